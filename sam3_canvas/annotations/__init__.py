@@ -1,0 +1,1 @@
+"""Qt-free annotation documents and the dataset formats (mask PNGs first)."""

@@ -1,0 +1,146 @@
+"""``sam3-canvas segment``: clicks, background clicks and a box to three ranked masks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..annotations.mask_png import save_mask_png
+from ..engine.errors import ImageLoadError, PromptError, Sam3CanvasError
+from ..engine.images import is_image_file, list_images
+from ..engine.prompts import BACKGROUND, FOREGROUND, Prompt
+from .common import add_model_options, open_segmenter_from_args, parse_box, parse_pair
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "segment", help="segment images from points and boxes",
+        description="Run the SAM3 tracker on images: print the predicted IoU of the three "
+                    "candidate masks and the object presence, and write the chosen mask as a "
+                    "PNG at the image's own size. Coordinates are in image pixels.")
+    p.add_argument("--image", "-i", action="append", required=True, metavar="PATH",
+                   help="an image, or a folder of images (repeatable: a batch)")
+    p.add_argument("--point", action="append", type=parse_pair, default=[], metavar="X,Y",
+                   help="a point on the object (repeatable)")
+    p.add_argument("--bg-point", action="append", type=parse_pair, default=[], metavar="X,Y",
+                   help="a point that is NOT the object (repeatable)")
+    p.add_argument("--box", type=parse_box, metavar="X1,Y1,X2,Y2", help="a box around the object")
+    pick = p.add_mutually_exclusive_group()
+    pick.add_argument("--mask-index", type=int, choices=(0, 1, 2),
+                      help="write this candidate (0 smallest ... 2 largest)")
+    pick.add_argument("--best-mask", action="store_true",
+                      help="write the candidate with the highest predicted IoU (the default)")
+    pick.add_argument("--all-masks", action="store_true", help="write all three candidates")
+    p.add_argument("--output", "-o", type=Path, metavar="PATH",
+                   help="mask file (one image; default mask.png) or folder (a batch; "
+                        "default masks/)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_model_options(p)
+    p.set_defaults(run=run)
+
+
+def _expand_images(values: list[str]) -> list[Path]:
+    images: list[Path] = []
+    for value in values:
+        path = Path(value)
+        if path.is_dir():
+            found = list_images(path)
+            if not found:
+                raise ImageLoadError(f"{path}: folder holds no images")
+            images.extend(found)
+        else:
+            images.append(path)
+    return images
+
+
+def _prompt(args) -> Prompt:
+    points = tuple(args.point) + tuple(args.bg_point)
+    labels = (FOREGROUND,) * len(args.point) + (BACKGROUND,) * len(args.bg_point)
+    prompt = Prompt(points=points, labels=labels, box=args.box)
+    if prompt.is_empty:
+        raise PromptError("give at least one --point, --bg-point or --box")
+    return prompt
+
+
+def _outputs(args, image: Path, batch: bool, indices: list[int]) -> dict[int, Path]:
+    if batch:
+        folder = args.output or Path("masks")
+        base = folder / image.stem
+    else:
+        target = args.output or Path("mask.png")
+        if target.is_dir():
+            target = target / f"{image.stem}_mask.png"
+        if not args.all_masks:
+            return {indices[0]: target}
+        base = target.with_suffix("")
+    if args.all_masks:
+        return {i: base.parent / f"{base.name}_{i}.png" for i in indices}
+    return {indices[0]: base.with_name(base.name + ".png")}
+
+
+def run(args) -> int:
+    prompt = _prompt(args)
+    images = _expand_images(args.image)
+    batch = len(images) > 1 or any(Path(v).is_dir() for v in args.image)
+    segmenter = open_segmenter_from_args(args)
+    if segmenter.model.fallback_reason:
+        print(f"sam3-canvas: warning: {segmenter.model.fallback_reason}", file=sys.stderr)
+    results, failures = [], 0
+    progress = None
+    if batch:
+        from tqdm import tqdm
+        progress = tqdm(total=len(images), unit="image", file=sys.stderr, disable=None)
+    for path in images:
+        try:
+            results.append(_segment_one(segmenter, path, prompt, args, batch))
+        except Sam3CanvasError as exc:
+            if not batch:
+                raise
+            failures += 1
+            print(f"sam3-canvas: error: {exc}", file=sys.stderr)
+            results.append({"image": str(path), "error": str(exc)})
+        except OSError as exc:
+            failures += 1
+            print(f"sam3-canvas: error: cannot write the mask for {path}: {exc}", file=sys.stderr)
+            results.append({"image": str(path), "error": str(exc)})
+            if not batch:
+                return 2
+        if progress is not None:
+            progress.update(1)
+    if progress is not None:
+        progress.close()
+    if args.json:
+        doc = results[0] if not batch else {"results": results, "failed": failures}
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return 2 if failures else 0
+
+
+def _segment_one(segmenter, path: Path, prompt: Prompt, args, batch: bool) -> dict:
+    if path.is_file() and not is_image_file(path) and batch:
+        raise ImageLoadError(f"{path}: not an image file name")
+    prediction = segmenter.segment(path, prompt)
+    if args.mask_index is not None:
+        chosen = args.mask_index
+    else:
+        chosen = prediction.best_index
+    indices = list(range(len(prediction.ious))) if args.all_masks else [chosen]
+    written = {}
+    for index, target in _outputs(args, path, batch, indices).items():
+        save_mask_png(target, prediction.mask(index, exact=True))
+        written[index] = str(target)
+    result = {"image": str(path), **prediction.to_dict(chosen),
+              "outputs": {str(k): v for k, v in written.items()}}
+    if not args.json:
+        width, height = prediction.image_size
+        lines = [f"{path} ({width} x {height}) on {prediction.provider}"]
+        for i, iou in enumerate(prediction.ious):
+            tag = "  <- written" if i in written else ""
+            best = " (best)" if i == prediction.best_index else ""
+            lines.append(f"  Mask {i}: IoU = {iou:.4f}{best}{tag}")
+        lines.append(f"  Object presence probability: {prediction.object_score:.4f}")
+        lines.extend(f"  wrote {p}" for p in written.values())
+        print("\n".join(lines))
+    return result

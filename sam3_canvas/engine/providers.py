@@ -1,0 +1,106 @@
+"""Execution providers: what the user may choose, what this onnxruntime offers, what ran.
+
+The user picks a short name (cpu, cuda, tensorrt, directml, coreml). ``session_providers`` turns
+it into the provider list for a session with CPU as the fallback; after the session exists,
+``active_provider`` reads back what onnxruntime actually uses, because onnxruntime drops a GPU
+provider it cannot load without raising. ``conflicting_packages`` finds the most common cause of
+"the GPU is not used" in the tools before this one: two onnxruntime wheels installed together.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from .errors import ProviderError
+
+PROVIDERS: dict[str, str] = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+}
+SHORT_NAMES = {v: k for k, v in PROVIDERS.items()}
+
+#: onnxruntime wheels that all install the same ``onnxruntime`` module and overwrite each other.
+ORT_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml",
+                     "onnxruntime-openvino", "onnxruntime-silicon", "onnxruntime-qnn")
+
+
+def _ort():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ProviderError(
+            "onnxruntime is not installed: pip install 'sam3-canvas[cpu]' (or [cuda] / "
+            "[directml] for a GPU)") from None
+    return onnxruntime
+
+
+def available_providers() -> list[str]:
+    """Short names of the providers this onnxruntime build offers, best first."""
+    offered = set(_ort().get_available_providers())
+    return [short for short in ("tensorrt", "cuda", "directml", "coreml", "cpu")
+            if PROVIDERS[short] in offered]
+
+
+def normalise(name: str) -> str:
+    key = name.strip().lower()
+    if key in PROVIDERS:
+        return key
+    if name in SHORT_NAMES:
+        return SHORT_NAMES[name]
+    raise ProviderError(
+        f"unknown provider {name!r}: choose one of {', '.join(PROVIDERS)}")
+
+
+def session_providers(name: str) -> list[str]:
+    """The onnxruntime provider list for ``name``: it first, then CPU as the fallback."""
+    key = normalise(name)
+    if key == "cpu":
+        return [PROVIDERS["cpu"]]
+    if key == "tensorrt":
+        return [PROVIDERS["tensorrt"], PROVIDERS["cuda"], PROVIDERS["cpu"]]
+    return [PROVIDERS[key], PROVIDERS["cpu"]]
+
+
+def active_provider(session) -> str:
+    """Short name of the provider that runs a session's first node."""
+    used = session.get_providers()
+    return SHORT_NAMES.get(used[0], used[0]) if used else "cpu"
+
+
+def installed_ort_distributions() -> list[str]:
+    found = []
+    for dist in ORT_DISTRIBUTIONS:
+        try:
+            metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        found.append(dist)
+    return found
+
+
+def conflicting_packages() -> str | None:
+    """A message with the fix when several onnxruntime wheels are installed; else None."""
+    found = installed_ort_distributions()
+    if len(found) <= 1:
+        return None
+    keep = next((d for d in found if d != "onnxruntime"), found[0])
+    return (f"several onnxruntime packages are installed together ({', '.join(found)}); they "
+            f"overwrite each other and the GPU is silently not used. Fix: pip uninstall -y "
+            f"{' '.join(found)} && pip install {keep}")
+
+
+def explain_missing(name: str) -> str:
+    """Why a provider is not offered, and what to install."""
+    key = normalise(name)
+    hint = {
+        "cuda": "install the CUDA build: pip install 'sam3-canvas[cuda]' (CUDA 12 and cuDNN 9 "
+                "must be on the machine)",
+        "tensorrt": "install onnxruntime-gpu with TensorRT libraries on the machine",
+        "directml": "on Windows: pip install 'sam3-canvas[directml]'",
+        "coreml": "on macOS the standard onnxruntime wheel offers CoreML",
+    }.get(key, "")
+    conflict = conflicting_packages()
+    return "; ".join(x for x in (hint, conflict) if x)

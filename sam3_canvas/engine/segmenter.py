@@ -1,0 +1,114 @@
+"""The click/box segmenter: the library API that the CLI, the GUI and batch jobs share.
+
+Load a model once, encode an image once (or find it in the caches), then answer any number of
+prompts on it. Every stage is timed; the timings travel with the results so that the CLI's
+``--json``, the status bar and the benchmarks report the same figures.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cache import EmbeddingCache
+from .images import DEFAULT_MAX_PIXELS, LoadedImage, image_from_array, load_image
+from .packfiles import find_tracker_files
+from .prediction import Prediction
+from .preprocess import pixel_values, prompt_arrays
+from .prompts import Prompt
+from .tracker import TrackerModel
+
+DEFAULT_CACHE_BYTES = 1 << 30
+
+
+@dataclass(frozen=True, eq=False)
+class EncodedImage:
+    """An image with its embeddings, ready for prompts."""
+
+    image: LoadedImage
+    embeddings: dict[str, np.ndarray]
+    timings: dict[str, float]  # read, preprocess, encode (ms); encode is 0 on a cache hit
+    cache_hit: str | None = None  # "memory", "disk" or None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.width, self.image.height
+
+
+class Segmenter:
+    """Clicks, background clicks and boxes to three ranked masks, over one tracker model."""
+
+    def __init__(self, model: TrackerModel, cache: EmbeddingCache | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
+        self.model = model
+        self.cache = cache if cache is not None else EmbeddingCache(DEFAULT_CACHE_BYTES)
+        self.max_pixels = max_pixels
+
+    @classmethod
+    def from_dir(cls, folder: str | os.PathLike, variant: str | None = None,
+                 provider: str = "cpu", cache_dir: str | os.PathLike | None = None,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, threads: int | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> "Segmenter":
+        files = find_tracker_files(folder, variant)
+        model = TrackerModel(files.encoder, files.decoder, provider=provider, threads=threads)
+        return cls(model, EmbeddingCache(cache_bytes, cache_dir), max_pixels=max_pixels)
+
+    @property
+    def provider(self) -> str:
+        return self.model.provider
+
+    def load(self, source: str | os.PathLike | np.ndarray | LoadedImage) -> LoadedImage:
+        if isinstance(source, LoadedImage):
+            return source
+        if isinstance(source, np.ndarray):
+            return image_from_array(source, self.max_pixels)
+        return load_image(Path(source), self.max_pixels)
+
+    def is_cached(self, image: LoadedImage) -> bool:
+        return self.cache.contains(image.key, self.model.identity)
+
+    def encode(self, source: str | os.PathLike | np.ndarray | LoadedImage) -> EncodedImage:
+        """Read (if needed) and encode an image, or take its embeddings from the caches."""
+        start = time.perf_counter()
+        image = self.load(source)
+        timings = {"read": (time.perf_counter() - start) * 1000.0}
+        cached, where = self.cache.get(image.key, self.model.identity, self.model.embedding_dtypes)
+        if cached is not None:
+            timings.update(preprocess=0.0, encode=0.0,
+                           cache=(time.perf_counter() - start) * 1000.0 - timings["read"])
+            return EncodedImage(image, cached, timings, cache_hit=where)
+        width, height = self.model.layout.model_size
+        t0 = time.perf_counter()
+        values = pixel_values(image.rgb, width, height, self.model.layout.float_dtype)
+        t1 = time.perf_counter()
+        embeddings = self.model.encode(values)
+        t2 = time.perf_counter()
+        timings.update(preprocess=(t1 - t0) * 1000.0, encode=(t2 - t1) * 1000.0)
+        self.cache.put(image.key, self.model.identity, embeddings)
+        return EncodedImage(image, embeddings, timings)
+
+    def predict(self, encoded: EncodedImage, prompt: Prompt) -> Prediction:
+        """Run the prompt decoder; raise :class:`PromptError` for a prompt off the image."""
+        width, height = encoded.size
+        prompt.validate(width, height)
+        layout = self.model.layout
+        t0 = time.perf_counter()
+        points, labels, boxes = prompt_arrays(prompt, (width, height), layout.model_size)
+        t1 = time.perf_counter()
+        out = self.model.decode(encoded.embeddings, points, labels, boxes)
+        t2 = time.perf_counter()
+        return Prediction(prompt=prompt, ious=tuple(float(v) for v in out.ious),
+                          logits=out.logits, object_logit=out.object_logit,
+                          image_size=(width, height), provider=self.provider,
+                          timings={"prompt": (t1 - t0) * 1000.0, "decode": (t2 - t1) * 1000.0})
+
+    def segment(self, source, prompt: Prompt) -> Prediction:
+        """Encode (or reuse) and predict in one call; the prediction carries all timings."""
+        encoded = self.encode(source)
+        prediction = self.predict(encoded, prompt)
+        prediction.timings.update({k: v for k, v in encoded.timings.items()})
+        return prediction

@@ -1,0 +1,69 @@
+"""The two tracker graphs (layout B) as one object: encode an image, decode a prompt."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .layouts import ORT_DTYPES, TrackerLayout, tracker_layout
+from .sessions import SessionInfo, file_identity, open_session
+
+
+@dataclass(frozen=True)
+class DecoderOutput:
+    ious: np.ndarray  # (K,) predicted IoU per candidate
+    logits: np.ndarray  # (K, h, w) float32 low-resolution mask logits
+    object_logit: float
+
+
+class TrackerModel:
+    """A vision encoder and a prompt decoder, checked against layout B at load time."""
+
+    def __init__(self, encoder_path: str | os.PathLike, decoder_path: str | os.PathLike,
+                 provider: str = "cpu", threads: int | None = None):
+        self.encoder_path = Path(encoder_path)
+        self.decoder_path = Path(decoder_path)
+        self.encoder, self.encoder_info = open_session(self.encoder_path, provider, threads)
+        self.decoder, self.decoder_info = open_session(self.decoder_path, provider, threads)
+        self.layout: TrackerLayout = tracker_layout(
+            self.encoder.get_inputs(), self.encoder.get_outputs(),
+            self.decoder.get_inputs(), self.decoder.get_outputs(),
+            encoder_name=self.encoder_path.name, decoder_name=self.decoder_path.name)
+        #: identity of the encoder's weights: part of every embedding cache key
+        self.identity = file_identity(self.encoder_path)
+        outputs = {o.name: o for o in self.encoder.get_outputs()}
+        self.embedding_dtypes = {name: ORT_DTYPES.get(outputs[name].type, np.float32)
+                                 for name in self.layout.embedding_names}
+
+    @property
+    def provider(self) -> str:
+        """The provider that actually runs the encoder (the slow graph)."""
+        return self.encoder_info.active
+
+    @property
+    def fallback_reason(self) -> str | None:
+        return self.encoder_info.fallback_reason or self.decoder_info.fallback_reason
+
+    @property
+    def session_info(self) -> SessionInfo:
+        return self.encoder_info
+
+    def encode(self, pixel_values: np.ndarray) -> dict[str, np.ndarray]:
+        values = pixel_values.astype(self.layout.pixel_values.dtype, copy=False)
+        outs = self.encoder.run(list(self.layout.embedding_names), {"pixel_values": values})
+        return dict(zip(self.layout.embedding_names, outs))
+
+    def decode(self, embeddings: dict[str, np.ndarray], points: np.ndarray, labels: np.ndarray,
+               boxes: np.ndarray) -> DecoderOutput:
+        layout = self.layout
+        feed = {name: embeddings[name] for name in layout.embedding_names}
+        feed["input_points"] = points.astype(layout.points.dtype, copy=False)
+        feed["input_labels"] = labels.astype(layout.labels.dtype, copy=False)
+        feed["input_boxes"] = boxes.astype(layout.boxes.dtype, copy=False)
+        ious, masks, objects = self.decoder.run(list(layout.outputs), feed)
+        return DecoderOutput(ious=np.asarray(ious[0, 0], dtype=np.float64),
+                             logits=np.asarray(masks[0, 0], dtype=np.float32),
+                             object_logit=float(np.asarray(objects).reshape(-1)[0]))

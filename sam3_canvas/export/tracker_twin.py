@@ -1,0 +1,152 @@
+"""The SAM3 tracker (layout B) exported from transformers' ``Sam3TrackerModel``.
+
+``build_tiny_tracker`` makes the upstream architecture at a tiny size with random weights (4.7 M
+parameters, real operators, real 1008 input and 288 x 288 masks); ``export_tracker`` writes the
+two graphs with the published names, so the app runs them exactly as it runs the real files, and
+the parity tests compare the app's whole pipeline with transformers' own on the same weights.
+
+The decoder wrapper builds the prompt tokens itself instead of calling the model's forward,
+for two reasons. transformers refuses ``input_boxes`` of shape [b, 0, 4] next to points, but the
+published graph takes exactly that for a points-only prompt; and upstream appends one
+"not a point" token in both cases (the pad point when there is no box, the box's third corner
+when there is one), which the wrapper reproduces with no data-dependent branch:
+
+    tokens = [points..., box corners (2 per box)..., not-a-point]
+
+That is token-for-token what ``Sam3TrackerPromptEncoder`` builds for 0 or 1 box and one object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+MODEL_SIZE = 1008
+
+
+def tiny_tracker_config():
+    from transformers import Sam3TrackerConfig
+
+    return Sam3TrackerConfig(
+        vision_config={
+            "backbone_config": {
+                "model_type": "sam3_vit_model", "hidden_size": 64, "intermediate_size": 128,
+                "num_hidden_layers": 2, "num_attention_heads": 2, "global_attn_indexes": [1],
+            },
+            "fpn_hidden_size": 256,
+            "backbone_feature_sizes": [[288, 288], [144, 144], [72, 72]],
+        },
+        mask_decoder_config={"mlp_dim": 128, "iou_head_hidden_dim": 64},
+    )
+
+
+def build_tiny_tracker(seed: int = 0):
+    """``Sam3TrackerModel`` at a tiny size with deterministic random weights."""
+    from transformers import Sam3TrackerModel
+
+    torch.manual_seed(seed)
+    model = Sam3TrackerModel(tiny_tracker_config())
+    # Random init leaves some small embeddings at zero; give every parameter some signal so
+    # that prompts, IoU head and object score all vary (parity on zeros proves nothing).
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.abs().max() == 0:
+                param.normal_(0.0, 0.02)
+    return model.eval()
+
+
+class EncoderWrapper(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixel_values):
+        return tuple(self.model.get_image_embeddings(pixel_values))
+
+
+class DecoderWrapper(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, emb0, emb1, emb2, input_points, input_labels, input_boxes):
+        model = self.model
+        encoder = model.prompt_encoder
+        batch, objects = input_points.shape[0], input_points.shape[1]
+        hidden = encoder.hidden_size
+        size = (encoder.input_image_size, encoder.input_image_size)
+
+        points = encoder._embed_points(input_points, input_labels, pad=False)  # [b,n,p,C]
+        corners = (input_boxes + 0.5).reshape(batch, 1, -1, 2)  # [b,1,2*nb,2]
+        corner_emb = encoder.shared_embedding(corners, size)
+        corner_emb = corner_emb.reshape(batch, 1, -1, 2, hidden) + encoder.point_embed.weight[2:4]
+        corner_emb = corner_emb.reshape(batch, 1, -1, hidden).expand(-1, objects, -1, -1)
+        not_a_point = encoder.not_a_point_embed.weight.reshape(1, 1, 1, hidden)
+        not_a_point = not_a_point.expand(batch, objects, 1, hidden)
+        sparse = torch.cat([points, corner_emb, not_a_point], dim=2)
+
+        height, width = encoder.image_embedding_size
+        dense = encoder.no_mask_embed.weight.reshape(1, -1, 1, 1).expand(batch, -1, height, width)
+        positional = model.get_image_wide_positional_embeddings().repeat(batch, 1, 1, 1)
+        masks, ious, _, object_logits = model.mask_decoder(
+            image_embeddings=emb2, image_positional_embeddings=positional,
+            sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+            multimask_output=True, high_resolution_features=[emb0, emb1])
+        return ious, masks, object_logits
+
+
+def export_tracker(model, folder: str | Path, opset: int = 18) -> tuple[Path, Path]:
+    """Write ``vision_encoder.onnx`` and ``prompt_encoder_mask_decoder.onnx`` into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    encoder_path = folder / "vision_encoder.onnx"
+    decoder_path = folder / "prompt_encoder_mask_decoder.onnx"
+    pixels = torch.zeros(1, 3, MODEL_SIZE, MODEL_SIZE)
+    with torch.no_grad():
+        embeddings = model.get_image_embeddings(pixels)
+        torch.onnx.export(
+            EncoderWrapper(model), (pixels,), str(encoder_path), dynamo=False,
+            opset_version=opset, input_names=["pixel_values"],
+            output_names=[f"image_embeddings.{i}" for i in range(3)],
+            dynamic_axes={"pixel_values": {0: "batch"},
+                          **{f"image_embeddings.{i}": {0: "batch"} for i in range(3)}})
+        points = torch.tensor([[[[500.0, 400.0], [200.0, 100.0]]]])
+        labels = torch.tensor([[[1, 0]]], dtype=torch.int64)
+        boxes = torch.tensor([[[100.0, 100.0, 700.0, 800.0]]])
+        torch.onnx.export(
+            DecoderWrapper(model), (*embeddings, points, labels, boxes), str(decoder_path),
+            dynamo=False, opset_version=opset,
+            input_names=[f"image_embeddings.{i}" for i in range(3)]
+            + ["input_points", "input_labels", "input_boxes"],
+            output_names=["iou_scores", "pred_masks", "object_score_logits"],
+            dynamic_axes={
+                **{f"image_embeddings.{i}": {0: "batch"} for i in range(3)},
+                "input_points": {0: "batch", 1: "num_objects", 2: "num_points"},
+                "input_labels": {0: "batch", 1: "num_objects", 2: "num_points"},
+                "input_boxes": {0: "batch", 1: "num_boxes"},
+                "iou_scores": {0: "batch", 1: "num_objects"},
+                "pred_masks": {0: "batch", 1: "num_objects"},
+                "object_score_logits": {0: "batch", 1: "num_objects"},
+            })
+    return encoder_path, decoder_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sam3_canvas.export.tracker_twin",
+        description="Export a tiny random-weight SAM3 tracker (the architecture twin) to ONNX.")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    model = build_tiny_tracker(args.seed)
+    enc, dec = export_tracker(model, args.folder)
+    print(f"wrote {enc} and {dec}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Providers: what this onnxruntime offers, the fallback to CPU, and the two-wheels trap."""
+
+from __future__ import annotations
+
+import sys
+
+import onnxruntime as ort
+import pytest
+
+from sam3_canvas.engine import Segmenter
+from sam3_canvas.engine.errors import ProviderError
+from sam3_canvas.engine.providers import (available_providers, conflicting_packages,
+                                          normalise, session_providers)
+from sam3_canvas.engine.sessions import open_session
+
+
+def test_cpu_is_always_offered():
+    assert "cpu" in available_providers()
+
+
+def test_names_are_normalised():
+    assert normalise("CUDA") == "cuda"
+    assert normalise("DmlExecutionProvider") == "directml"
+    with pytest.raises(ProviderError, match="unknown provider 'vulkan'"):
+        normalise("vulkan")
+    assert session_providers("cuda") == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+@pytest.mark.parametrize("wanted", ["cuda", "directml", "coreml", "tensorrt"])
+def test_unavailable_provider_falls_back_to_cpu_and_says_why(fake_pack, photo, wanted):
+    if "CUDAExecutionProvider" in ort.get_available_providers() and wanted in ("cuda",
+                                                                               "tensorrt"):
+        pytest.skip("this machine has CUDA; the fallback is tested where it has not")
+    seg = Segmenter.from_dir(fake_pack, provider=wanted)
+    assert seg.provider == "cpu"
+    reason = seg.model.fallback_reason
+    assert reason and wanted in reason and "not offered" in reason
+    from sam3_canvas.engine import Prompt
+    assert seg.segment(photo, Prompt.click(10, 10)).provider == "cpu"
+
+
+def test_session_reports_what_actually_runs(fake_pack):
+    session, info = open_session(fake_pack / "vision_encoder.onnx", "cpu")
+    assert info.active == "cpu" and info.fallback_reason is None
+    assert session.get_providers()[0] == "CPUExecutionProvider"
+
+
+def test_two_onnxruntime_wheels_are_detected(tmp_path, monkeypatch):
+    # a real (empty) distribution on sys.path, as pip would leave it
+    dist = tmp_path / "onnxruntime_gpu-1.31.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: onnxruntime-gpu\n"
+                                   "Version: 1.31.1\n")
+    assert conflicting_packages() is None
+    monkeypatch.syspath_prepend(str(tmp_path))
+    message = conflicting_packages()
+    assert message and "onnxruntime, onnxruntime-gpu" in message
+    assert "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu" in message
+    assert sys.path[0] == str(tmp_path)
