@@ -82,7 +82,7 @@ class StandInHub:
                 self.end_headers()
 
             def do_HEAD(self):
-                hub.requests.append(("HEAD", self.path, dict(self.headers)))
+                hub.requests.append(("HEAD", self.path, {k.lower(): v for k, v in self.headers.items()}))
                 name = self._file()
                 if name not in hub.files:
                     self._missing()
@@ -90,7 +90,7 @@ class StandInHub:
                 self._headers(name, hub.files[name])
 
             def do_GET(self):
-                hub.requests.append(("GET", self.path, dict(self.headers)))
+                hub.requests.append(("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
                 name = self._file()
                 if name not in hub.files:
                     self._missing()

@@ -132,7 +132,29 @@ def export_tracker(model, folder: str | Path, opset: int = 18) -> tuple[Path, Pa
                 "pred_masks": {0: "batch", 1: "num_objects"},
                 "object_score_logits": {0: "batch", 1: "num_objects"},
             })
+        masks = DecoderWrapper(model)(*embeddings, points, labels, boxes)[1]
+    # The TorchScript exporter leaves even fixed dims symbolic; the published graphs declare
+    # them (channels, mask size), and the app reads them from there.
+    _declare_static_dims(encoder_path, {f"image_embeddings.{i}": tuple(e.shape[1:])
+                                        for i, e in enumerate(embeddings)})
+    _declare_static_dims(decoder_path, {"iou_scores": (masks.shape[2],),
+                                        "pred_masks": tuple(masks.shape[2:]),
+                                        "object_score_logits": (1,)}, leading=2)
     return encoder_path, decoder_path
+
+
+def _declare_static_dims(path: Path, shapes: dict[str, tuple[int, ...]],
+                         leading: int = 1) -> None:
+    import onnx
+
+    graph_model = onnx.load(str(path))
+    for output in graph_model.graph.output:
+        if output.name in shapes:
+            dims = output.type.tensor_type.shape.dim
+            for dim, value in zip(dims[leading:], shapes[output.name]):
+                dim.Clear()
+                dim.dim_value = int(value)
+    onnx.save(graph_model, str(path))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,12 +64,30 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def with_sidecars(files: tuple[PackFile, ...]) -> list[PackFile]:
+    """The pack's files plus, for every graph, its possible external-data files.
+
+    Which graphs of a repo keep their weights in ``X.onnx_data`` (transformers.js exports) or
+    ``X.onnx.data`` (torch exports) cannot be confirmed offline; asking the hub for both
+    costs nothing and a present one is fetched like any other file.
+    """
+    out = list(files)
+    declared = {f.path for f in files}
+    for item in files:
+        if item.path.endswith(".onnx"):
+            for suffix in ("_data", ".data"):
+                path = item.path + suffix
+                if path not in declared:
+                    out.append(PackFile(path, 0.0, "data", optional=True))
+    return out
+
+
 def remote_files(pack: Pack, variant: Variant, endpoint: str | None = None,
                  token: str | None = None) -> dict[str, RemoteFile]:
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=endpoint, token=token)
-    infos = api.get_paths_info(pack.repo, [f.path for f in variant.files],
+    infos = api.get_paths_info(pack.repo, [f.path for f in with_sidecars(variant.files)],
                                revision=pack.revision)
     out = {}
     for info in infos:
@@ -112,7 +130,7 @@ def download_pack(store: ModelStore, name: str, variant: str | None = None,
         raise DownloadError(f"{_classify(exc)}; {_manual_hint(pack, chosen, target)}") from None
 
     fetched: list[tuple[PackFile, RemoteFile]] = []
-    for item in chosen.files:
+    for item in with_sidecars(chosen.files):
         remote = expected.get(item.path)
         if remote is None:
             if item.optional:
