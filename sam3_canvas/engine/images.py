@@ -77,6 +77,17 @@ def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     return LoadedImage(rgb=rgb, key=key, source=path)
 
 
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) as displayed (EXIF rotation applied), read from the header only."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation = img.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError(f"{path}: cannot read the image header ({exc})") from None
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
 def image_from_array(pixels: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Wrap an in-memory array (H, W), (H, W, 3) or (H, W, 4) as a :class:`LoadedImage`."""
     arr = np.asarray(pixels)

@@ -71,7 +71,8 @@ class Segmenter:
     def is_cached(self, image: LoadedImage) -> bool:
         return self.cache.contains(image.key, self.model.identity)
 
-    def encode(self, source: str | os.PathLike | np.ndarray | LoadedImage) -> EncodedImage:
+    def encode(self, source: str | os.PathLike | np.ndarray | LoadedImage,
+               run_options=None) -> EncodedImage:
         """Read (if needed) and encode an image, or take its embeddings from the caches."""
         start = time.perf_counter()
         image = self.load(source)
@@ -85,7 +86,7 @@ class Segmenter:
         t0 = time.perf_counter()
         values = pixel_values(image.rgb, width, height, self.model.layout.float_dtype)
         t1 = time.perf_counter()
-        embeddings = self.model.encode(values)
+        embeddings = self.model.encode(values, run_options)
         t2 = time.perf_counter()
         timings.update(preprocess=(t1 - t0) * 1000.0, encode=(t2 - t1) * 1000.0)
         self.cache.put(image.key, self.model.identity, embeddings)

@@ -51,9 +51,12 @@ class TrackerModel:
     def session_info(self) -> SessionInfo:
         return self.encoder_info
 
-    def encode(self, pixel_values: np.ndarray) -> dict[str, np.ndarray]:
+    def encode(self, pixel_values: np.ndarray, run_options=None) -> dict[str, np.ndarray]:
+        """Run the vision encoder. ``run_options.terminate = True`` from another thread
+        cancels a running encode (onnxruntime raises), which is how the app stops fast."""
         values = pixel_values.astype(self.layout.pixel_values.dtype, copy=False)
-        outs = self.encoder.run(list(self.layout.embedding_names), {"pixel_values": values})
+        outs = self.encoder.run(list(self.layout.embedding_names), {"pixel_values": values},
+                                run_options)
         return dict(zip(self.layout.embedding_names, outs))
 
     def decode(self, embeddings: dict[str, np.ndarray], points: np.ndarray, labels: np.ndarray,

@@ -91,11 +91,22 @@ def _output(g: _Graph, value: str, name: str, fp16: bool) -> None:
         g.op_to("Identity", [value], name)
 
 
-def build_encoder(fp16: bool = False) -> onnx.ModelProto:
+def build_encoder(fp16: bool = False, work: int = 0) -> onnx.ModelProto:
+    """``work`` > 0 adds that many 1008 x 1008 matrix products that depend on the image (tens
+    of milliseconds each): a slow encoder for threading tests and the GUI-stall benchmark."""
     g = _Graph()
     ftype = _float_type(fp16)
     pixels = _input(g, "pixel_values", fp16)
     gray = g.op("ReduceMean", [pixels, g.const([1], np.int64)], keepdims=1)  # [b,1,1008,1008]
+    if work > 0:
+        plane = g.op("Reshape", [g.op("Slice", [gray, g.const([0], np.int64),
+                                                g.const([1], np.int64)]),
+                                 g.const([MODEL_SIZE, MODEL_SIZE], np.int64)])
+        for _ in range(work):
+            plane = g.op("Tanh", [g.op("Mul", [g.op("MatMul", [plane, plane]),
+                                               g.const(1e-3)])])
+        nothing = g.op("Mul", [g.op("ReduceMean", [plane], keepdims=0), g.const(0.0)])
+        gray = g.op("Add", [gray, nothing])
     for name, (channels, side) in EMBEDDING_SHAPES.items():
         batch = g.op("Slice", [g.op("Shape", [gray]), g.const([0], np.int64),
                                g.const([1], np.int64)])
@@ -226,13 +237,14 @@ def _save(model: onnx.ModelProto, path: Path, external_data: bool) -> None:
 
 
 def write_tracker_pack(folder: str | Path, variant: str = "fp32",
-                       external_data: bool = False) -> Path:
+                       external_data: bool = False, encoder_work: int = 0) -> Path:
     """Write a fake tracker pack (encoder + decoder) into ``folder``; returns the folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     fp16 = variant == "fp16"
     suffix = "" if variant == "fp32" else f"_{variant}"
-    _save(build_encoder(fp16), folder / ENCODER_FILE.format(suffix=suffix), external_data)
+    _save(build_encoder(fp16, encoder_work), folder / ENCODER_FILE.format(suffix=suffix),
+          external_data)
     _save(build_decoder(fp16), folder / DECODER_FILE.format(suffix=suffix), external_data)
     return folder
 
@@ -254,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--external-data", action="store_true",
                         help="store the weights in X.onnx_data files beside the graphs")
+    parser.add_argument("--slow", type=int, default=0, metavar="N",
+                        help="make the encoder slow: N large matrix products per image")
     args = parser.parse_args(argv)
-    folder = write_tracker_pack(args.folder, args.variant, args.external_data)
+    folder = write_tracker_pack(args.folder, args.variant, args.external_data, args.slow)
     print(f"fake SAM3 tracker pack ({args.variant}) written to {folder}")
     return 0
 

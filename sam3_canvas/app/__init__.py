@@ -1,0 +1,1 @@
+"""Qt-free application state: the open folder, documents, labels, commands, the worker."""

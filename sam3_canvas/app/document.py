@@ -1,0 +1,149 @@
+"""One image's annotations: instances with a label and a mask, saved as documented JSON.
+
+The file format is described in docs/annotation-format.md. Masks are COCO RLE strings, so a
+file holds holes and many parts exactly and stays small. Instances are frozen: an edit replaces
+an instance, which makes every change a value an undo command can hold.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..annotations import rle as rle_codec
+from ..engine.prompts import Prompt
+
+FORMAT = "sam3-canvas/annotation"
+VERSION = 1
+
+
+class DocumentError(Exception):
+    """An annotation file that cannot be read; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: int
+    label: str
+    rle: dict  # COCO RLE of the full-size mask
+    score: float | None = None  # predicted IoU (or detection score) when it came from a model
+    source: dict = field(default_factory=dict)  # how it was made: prompt, candidate, model
+    hidden: bool = False
+
+    @classmethod
+    def from_mask(cls, id: int, label: str, mask: np.ndarray, **kwargs) -> "Instance":
+        return cls(id=id, label=label, rle=rle_codec.encode(mask), **kwargs)
+
+    def mask(self) -> np.ndarray:
+        return rle_codec.decode(self.rle)
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        return rle_codec.bbox(self.rle)
+
+    @property
+    def area(self) -> int:
+        return rle_codec.area(self.rle)
+
+    def with_label(self, label: str) -> "Instance":
+        return replace(self, label=label)
+
+    def with_hidden(self, hidden: bool) -> "Instance":
+        return replace(self, hidden=hidden)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "label": self.label, "mask": self.rle,
+                "bbox": list(self.bbox), "area": self.area, "score": self.score,
+                "source": self.source, "hidden": self.hidden}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Instance":
+        return cls(id=int(data["id"]), label=str(data["label"]), rle=dict(data["mask"]),
+                   score=data.get("score"), source=dict(data.get("source") or {}),
+                   hidden=bool(data.get("hidden", False)))
+
+
+def prompt_source(prompt: Prompt, candidate: int, model: str = "") -> dict:
+    return {"kind": "prompt", "points": [list(p) for p in prompt.points],
+            "labels": list(prompt.labels), "box": list(prompt.box) if prompt.box else None,
+            "candidate": candidate, "model": model}
+
+
+class Document:
+    """The instances of one image, in drawing order (later ones on top)."""
+
+    def __init__(self, image_file: str, width: int, height: int, image_key: str = "",
+                 instances: list[Instance] | None = None):
+        self.image_file = image_file
+        self.width = width
+        self.height = height
+        self.image_key = image_key
+        self.instances: list[Instance] = list(instances or [])
+
+    def next_id(self) -> int:
+        return max((i.id for i in self.instances), default=0) + 1
+
+    def get(self, instance_id: int) -> Instance:
+        for inst in self.instances:
+            if inst.id == instance_id:
+                return inst
+        raise KeyError(instance_id)
+
+    def index_of(self, instance_id: int) -> int:
+        return next(i for i, inst in enumerate(self.instances) if inst.id == instance_id)
+
+    def insert(self, instance: Instance, index: int | None = None) -> None:
+        if any(i.id == instance.id for i in self.instances):
+            raise ValueError(f"instance {instance.id} already exists")
+        self.instances.insert(len(self.instances) if index is None else index, instance)
+
+    def remove(self, instance_id: int) -> tuple[Instance, int]:
+        index = self.index_of(instance_id)
+        return self.instances.pop(index), index
+
+    def replace(self, instance: Instance) -> Instance:
+        index = self.index_of(instance.id)
+        old, self.instances[index] = self.instances[index], instance
+        return old
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "version": VERSION,
+                "image": {"file": self.image_file, "width": self.width, "height": self.height,
+                          "sha256": self.image_key},
+                "instances": [i.to_json() for i in self.instances]}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=1)
+
+    @classmethod
+    def from_json(cls, data: dict, name: str = "annotation") -> "Document":
+        if data.get("format") != FORMAT:
+            raise DocumentError(f"{name}: not a sam3-canvas annotation file")
+        if int(data.get("version", 0)) > VERSION:
+            raise DocumentError(f"{name}: written by a newer sam3-canvas (format version "
+                                f"{data['version']})")
+        image = data["image"]
+        doc = cls(image["file"], int(image["width"]), int(image["height"]),
+                  image.get("sha256", ""))
+        for item in data.get("instances", []):
+            inst = Instance.from_json(item)
+            if list(inst.rle["size"]) != [doc.height, doc.width]:
+                raise DocumentError(f"{name}: instance {inst.id} mask is {inst.rle['size']}, "
+                                    f"the image is {doc.height} x {doc.width}")
+            doc.insert(inst)
+        return doc
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Document":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DocumentError(f"{path}: cannot be read ({exc})") from None
+        try:
+            return cls.from_json(data, str(path))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DocumentError(f"{path}: malformed annotation ({exc})") from None
