@@ -125,7 +125,25 @@ def build_encoder(fp16: bool = False, work: int = 0) -> onnx.ModelProto:
     return _model(graph)
 
 
-def build_decoder(fp16: bool = False) -> onnx.ModelProto:
+def oracle_logits(mask: np.ndarray, offsets=(-2.0, 0.0, 2.0)) -> np.ndarray:
+    """Three low-res candidates (eroded, exact, dilated) from a full-size ground-truth mask.
+
+    The signed distance to the mask's edge, in mask cells, sampled on the model's 288 x 288
+    grid (the stretched image), so the app's upsampling gives the mask back."""
+    import cv2
+
+    mask = np.asarray(mask, dtype=bool)
+    height, width = mask.shape
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    signed = np.where(mask, inside - 0.5, 0.5 - outside).astype(np.float32)
+    low = cv2.resize(signed, (LOW_RES, LOW_RES), interpolation=cv2.INTER_AREA)
+    low /= max(width, height) / LOW_RES  # pixels -> mask cells
+    return np.stack([low + o for o in offsets])[None, None].astype(np.float32)
+
+
+def build_decoder(fp16: bool = False, oracle: np.ndarray | None = None) -> onnx.ModelProto:
+    """``oracle`` (1, 1, 3, 288, 288) replaces the discs: any click gives those candidates."""
     g = _Graph()
     ftype = _float_type(fp16)
     i64 = lambda v: g.const(v, np.int64)  # noqa: E731
@@ -157,6 +175,10 @@ def build_decoder(fp16: bool = False) -> onnx.ModelProto:
     # one extra slice of -BIG so that zero points reduce to "nothing" instead of failing
     discs = g.op("Pad", [discs, i64([0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]), g.const(-BIG)])
     fg = g.op("ReduceMax", [discs, i64([2])], keepdims=0)  # [b,n,3,288,288]
+    if oracle is not None:  # the ground truth wherever a foreground point was given
+        clicked = g.op("Greater", [fg, g.const(-BIG / 2)])
+        fg = g.op("Where", [clicked, g.op("Mul", [g.const(oracle), g.const(CELL)]),
+                            g.const(-BIG)])
     holes = g.op("Where", [is_bg, g.op("Sub", [dist, g.const(HOLE_RADIUS)]), g.const(BIG)])
     holes = g.op("Pad", [holes, i64([0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]), g.const(BIG)])
     bg = g.op("ReduceMin", [holes, i64([2])], keepdims=0)  # [b,n,1,288,288]
@@ -246,6 +268,17 @@ def write_tracker_pack(folder: str | Path, variant: str = "fp32",
     _save(build_encoder(fp16, encoder_work), folder / ENCODER_FILE.format(suffix=suffix),
           external_data)
     _save(build_decoder(fp16), folder / DECODER_FILE.format(suffix=suffix), external_data)
+    return folder
+
+
+def write_oracle_pack(folder: str | Path, ground_truth: np.ndarray) -> Path:
+    """A pack whose click answers are the ground-truth mask of one image (for GUI tests and
+    screenshots with realistic masks); boxes and background clicks behave as in the fake."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(build_encoder(), str(folder / ENCODER_FILE.format(suffix="")))
+    onnx.save(build_decoder(oracle=oracle_logits(ground_truth)),
+              str(folder / DECODER_FILE.format(suffix="")))
     return folder
 
 

@@ -1,0 +1,106 @@
+"""Screenshots of the app for docs/: a real window, a real photo, real mouse events.
+
+Run under a real X server (Xvfb), from the repository root:
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshot.py
+
+The model is the oracle fake (its answers are the GrabCut ground-truth mask of the photo), so the
+overlay looks like a real segmentation; the real SAM3 weights are not available here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "grabcut"
+sys.path.insert(0, str(ROOT))
+
+
+def wait(app, condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--image", default="llama.jpg")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot-main.png")
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QPoint, QSettings, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from sam3_canvas.app.settings import Settings
+    from sam3_canvas.gui.main_window import MainWindow
+    from sam3_canvas.models.store import ModelStore
+    from sam3_canvas.testing.fake_models import write_oracle_pack
+
+    work = Path(tempfile.mkdtemp())
+    folder = work / "photos"
+    folder.mkdir()
+    names = [args.image, "teddy.jpg", "banana1.jpg", "flower.jpg", "sheep.jpg", "person1.jpg"]
+    for name in dict.fromkeys(names):
+        shutil.copy(DATA / "images" / name, folder / name)
+    truth = np.asarray(Image.open(DATA / "masks" / Path(args.image).with_suffix(".png"))) > 128
+    pack = write_oracle_pack(work / "oracle", truth)
+    (work / "classes.txt").write_text("animal\nperson\nplant\nobject\n")
+
+    app = QApplication.instance() or QApplication([])
+    qsettings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Settings(model_dir=str(pack), disk_cache=False), qsettings,
+                        ModelStore(work / "models"))
+    window.resize(1500, 920)
+    window.show()
+    window.open_path(folder / args.image)
+    wait(app, lambda: window.segmenter is not None and window.photo is not None)
+    window.load_classes(work / "classes.txt")
+    ys, xs = np.nonzero(truth)
+    inside = (int(np.median(xs)), int(np.median(ys)))
+
+    def click(x, y, modifier=Qt.KeyboardModifier.NoModifier):
+        view = window.canvas
+        pos = view.mapFromScene(x, y)
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, QPoint(pos.x(), pos.y()))
+
+    click(*inside)
+    wait(app, lambda: window.editor.prediction is not None)
+    window.candidates.choose_rank(0)
+    app.processEvents()
+    time.sleep(0.3)
+    app.processEvents()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(args.out))
+    # the same moment as the X server shows it (the whole screen of the Xvfb display)
+    shot = args.out.with_name(args.out.stem + "-xserver.png")
+    subprocess.run(["import", "-window", "root", str(shot)], check=False)
+    # accept it, then show the image with an instance and a new prompt with a background click
+    window.accept_candidate()
+    app.processEvents()
+    click(inside[0] + 5, inside[1] - 30)
+    click(inside[0] + 40, inside[1] + 10, Qt.KeyboardModifier.ShiftModifier)
+    wait(app, lambda: window.editor.prediction is not None)
+    time.sleep(0.3)
+    app.processEvents()
+    window.grab().save(str(args.out.with_name(args.out.stem + "-instance.png")))
+    window.close()
+    print(f"wrote {args.out} and siblings")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

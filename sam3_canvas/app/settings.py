@@ -1,0 +1,37 @@
+"""The user's choices, Qt-free; the GUI persists them with QSettings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class Settings:
+    model: str = "sam3-tracker"  # a catalogue pack ...
+    variant: str = ""  # ... and its variant ("" = the pack's default)
+    model_dir: str = ""  # or a folder of graphs on disk (wins over model when set)
+    provider: str = "cpu"
+    cache_mb: int = 1024  # memory budget of the embedding cache
+    disk_cache: bool = True
+    prefetch: int = 2  # images encoded ahead of the one on screen
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> "Settings":
+        out = cls()
+        for f in fields(cls):
+            if f.name in values and values[f.name] is not None:
+                raw = values[f.name]
+                if f.type in ("int", int):
+                    raw = int(raw)
+                elif f.type in ("bool", bool):
+                    raw = raw in (True, "true", "1", 1)
+                setattr(out, f.name, raw)
+        return out
+
+    def describe_model(self) -> str:
+        if self.model_dir:
+            return self.model_dir
+        return f"{self.model} ({self.variant or 'default'})"

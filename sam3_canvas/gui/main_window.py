@@ -1,0 +1,407 @@
+"""The main window: it composes the widgets and wires them to the Qt-free editor and worker.
+
+What a change means lives in ``app.editor``; how results are computed lives in
+``app.worker``. This class only turns user input into editor commands and editor events into
+repaints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+
+from ..app.editor import Editor
+from ..app.project import Project
+from ..app.settings import Settings
+from ..app.worker import InferenceWorker
+from ..models.store import ModelStore, open_segmenter
+from .bridge import WorkerBridge, candidate_overlay
+from .canvas import CanvasView
+from .candidates_panel import CandidatesPanel
+from .images import mask_overlay
+from .panels import FilesPanel, InstancesPanel, LabelsPanel
+from .settings_dialog import SettingsDialog, load_settings, save_settings
+from .undo import UndoHistory
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None, qsettings: QSettings | None = None,
+                 store: ModelStore | None = None):
+        super().__init__()
+        self.setWindowTitle("sam3-canvas")
+        self.resize(1400, 900)
+        self.qsettings = qsettings or QSettings("sam3-canvas", "sam3-canvas")
+        self.settings = settings or load_settings(self.qsettings)
+        self.store = store or ModelStore()
+        self.bridge = WorkerBridge()
+        self.worker = InferenceWorker(self.bridge, prefetch_depth=self.settings.prefetch)
+        self.segmenter = None
+        self.project: Project | None = None
+        self.editor: Editor | None = None
+        self.index = -1
+        self.photo = None  # PhotoImages of the image on screen
+        self.show_request = 0
+        self.predict_request = 0
+        self.selected_instance = -1
+        self.model_loading = False
+        self._overlays: dict[int, tuple] = {}  # instance id -> (instance, overlay, selected)
+        self._candidate_overlays: dict[int, object] = {}  # candidate index -> overlay
+
+        self.canvas = CanvasView(self)
+        self.setCentralWidget(self.canvas)
+        self.candidates = CandidatesPanel(self)
+        self.labels = LabelsPanel(self)
+        self.instances = InstancesPanel(self)
+        self.files = FilesPanel(self)
+        right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
+        for title, widget, area in (("Candidates  (1, 2, 3)", self.candidates, right),
+                                    ("Labels  (Ctrl+1..9)", self.labels, right),
+                                    ("Instances", self.instances, right),
+                                    ("Images  (A / D)", self.files, left)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title.split()[0])
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+            self.addDockWidget(area, dock)
+        self.history = UndoHistory(self)
+        self.status_model = QLabel("no model")
+        self.status_times = QLabel("")
+        self.statusBar().addPermanentWidget(self.status_times)
+        self.statusBar().addPermanentWidget(self.status_model)
+        self._build_menus()
+        self._connect()
+        self.load_model()
+
+    # -- construction -----------------------------------------------------------------
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None):
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        file = self.menuBar().addMenu("&File")
+        action(file, "Open folder…", self._ask_folder, QKeySequence.StandardKey.Open)
+        action(file, "Open image…", self._ask_image)
+        action(file, "Load classes file…", self._ask_classes)
+        file.addSeparator()
+        action(file, "Export mask PNGs (this image)…", lambda: self.export_masks(False))
+        action(file, "Export mask PNGs (whole folder)…", lambda: self.export_masks(True))
+        file.addSeparator()
+        action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = self.menuBar().addMenu("&Edit")
+        undo = self.history.group.createUndoAction(self, "Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.history.group.createRedoAction(self, "Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        action(edit, "Accept candidate", self.accept_candidate,
+               [QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        action(edit, "Clear prompt", self.clear_prompt, QKeySequence(Qt.Key.Key_Escape))
+        action(edit, "Delete selected instance", self.delete_selected,
+               QKeySequence(Qt.Key.Key_Delete))
+        view = self.menuBar().addMenu("&View")
+        action(view, "Fit to window", self.canvas.fit, QKeySequence("F"))
+        action(view, "Actual size (100 %)", self.canvas.zoom_100, QKeySequence("Ctrl+0"))
+        action(view, "Zoom in", lambda: self.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
+        action(view, "Zoom out", lambda: self.canvas.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
+        view.addSeparator()
+        action(view, "Next image", lambda: self.step(1),
+               [QKeySequence("D"), QKeySequence(Qt.Key.Key_PageDown)])
+        action(view, "Previous image", lambda: self.step(-1),
+               [QKeySequence("A"), QKeySequence(Qt.Key.Key_PageUp)])
+        model = self.menuBar().addMenu("&Model")
+        action(model, "Choose or download a model…", self.choose_model)
+        action(model, "Settings…", self.edit_settings, QKeySequence("Ctrl+,"))
+        for n in range(3):
+            QShortcut(QKeySequence(str(n + 1)), self, lambda r=n: self.candidates.choose_rank(r))
+        for n in range(9):
+            QShortcut(QKeySequence(f"Ctrl+{n + 1}"), self, lambda i=n: self.labels.choose_index(i))
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.modelReady.connect(self._model_ready)
+        b.modelFailed.connect(self._model_failed)
+        b.imageReady.connect(self._image_ready)
+        b.imageFailed.connect(self._image_failed)
+        b.encodedReady.connect(self._encoded)
+        b.predictionReady.connect(self._predicted)
+        b.predictionFailed.connect(lambda r, p, m: self.statusBar().showMessage(m, 8000))
+        b.stateChanged.connect(lambda path, state: self.files.set_state(path.name, state))
+        self.canvas.clicked.connect(self._clicked)
+        self.canvas.boxDrawn.connect(self._box)
+        self.candidates.chosen.connect(lambda i: self.editor and self.editor.select_candidate(i))
+        self.labels.labelChosen.connect(self._label_chosen)
+        self.labels.loadRequested.connect(self._ask_classes)
+        self.instances.selected.connect(self._instance_selected)
+        self.instances.visibilityChanged.connect(
+            lambda i, visible: self.history.push(self.editor.cmd_set_hidden(i, not visible)))
+        self.instances.deleteRequested.connect(
+            lambda i: self.history.push(self.editor.cmd_delete(i)))
+        self.instances.relabelRequested.connect(self._relabel)
+        self.files.opened.connect(self.show_image)
+
+    # -- model ------------------------------------------------------------------------
+    def load_model(self) -> None:
+        s = self.settings
+        if not s.model_dir and not self.store.is_installed(s.model, s.variant or None):
+            self.status_model.setText("no model: Model > Choose or download a model")
+            return
+        self.status_model.setText(f"loading {s.describe_model()}…")
+        self.model_loading = True
+        store = self.store
+        self.worker.set_prefetch_depth(s.prefetch)
+        self.worker.load_model(lambda: open_segmenter(
+            model=s.model, model_dir=s.model_dir or None, variant=s.variant or None,
+            provider=s.provider, use_disk_cache=s.disk_cache, cache_bytes=s.cache_mb << 20,
+            store=store))
+
+    def _model_ready(self, segmenter) -> None:
+        self.segmenter = segmenter
+        self.model_loading = False
+        model = segmenter.model
+        text = f"{self.settings.describe_model()} on {model.provider}"
+        self.status_model.setText(text)
+        if self.editor:
+            self.editor.model_name = self.settings.describe_model()
+        if model.fallback_reason:
+            self.status_model.setText(text + "  ⚠")
+            self.status_model.setToolTip(model.fallback_reason)
+            self.statusBar().showMessage(model.fallback_reason, 15000)
+
+    def _model_failed(self, message: str) -> None:
+        self.segmenter = None
+        self.model_loading = False
+        self.status_model.setText("no model (failed to load)")
+        QMessageBox.warning(self, "The model could not be loaded", message)
+
+    def choose_model(self) -> None:
+        from .model_dialog import ModelDialog
+        dialog = ModelDialog(self.store, self)
+        if dialog.exec():
+            if dialog.chosen_dir:
+                self.settings.model_dir = dialog.chosen_dir
+            elif dialog.downloaded:
+                self.settings.model, self.settings.variant = dialog.downloaded
+                self.settings.model_dir = ""
+            save_settings(self.qsettings, self.settings)
+            self.load_model()
+
+    def edit_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.settings = dialog.result_settings()
+            save_settings(self.qsettings, self.settings)
+            self.load_model()
+
+    # -- folder and images ------------------------------------------------------------------
+    def open_path(self, path: str | Path) -> None:
+        try:
+            project, index = Project.open(path)
+        except (FileNotFoundError, OSError) as exc:
+            QMessageBox.warning(self, "Cannot open", str(exc))
+            return
+        if not project.images:
+            QMessageBox.information(self, "No images", f"{project.folder} holds no images.")
+            return
+        self.project = project
+        self.editor = Editor(project)
+        self.editor.model_name = self.settings.describe_model()
+        self.editor.subscribe(self._editor_changed)
+        self.history.clear()
+        annotated = {p.name for p in project.images if project.has_annotations(p)}
+        self.files.show_files(project.images, annotated)
+        self.labels.show_labels(project.labels, self.editor.label)
+        for warning in project.warnings:
+            QMessageBox.warning(self, "Annotations", warning)
+        self.setWindowTitle(f"sam3-canvas — {project.folder}")
+        self.show_image(index)
+
+    def show_image(self, index: int) -> None:
+        if self.project is None or not 0 <= index < len(self.project.images):
+            return
+        self.index = index
+        images = self.project.images
+        path = images[index]
+        self.files.set_current(index)
+        self.history.activate(path.name)
+        following = images[index + 1:] + images[:index]
+        self.show_request = self.worker.show(path, prefetch=following)
+        self.statusBar().showMessage(f"opening {path.name}…")
+
+    def step(self, delta: int) -> None:
+        if self.project is not None:
+            self.show_image((self.index + delta) % len(self.project.images))
+
+    def _image_ready(self, request, path, image, photo) -> None:
+        if request != self.show_request:
+            return
+        self.photo = photo
+        self._overlays.clear()
+        self.canvas.set_photo(photo)
+        self.candidates.clear()
+        self.editor.open_image(path, (image.width, image.height), image.key)
+        self.statusBar().showMessage(
+            f"{path.name}  {image.width} x {image.height}" +
+            ("" if self.segmenter or self.model_loading else "  (no model: annotations only)"),
+            5000)
+
+    def _image_failed(self, request, path, message) -> None:
+        self.files.set_state(path.name, "failed")
+        if request == self.show_request:
+            self.canvas.set_photo(None)
+            self.statusBar().showMessage(message, 15000)
+
+    def _encoded(self, request, path, encoded) -> None:
+        if request not in (self.show_request, 0):
+            return
+        how = encoded.cache_hit or f"{encoded.timings['encode']:.0f} ms"
+        self.status_times.setText(f"encode: {how}")
+
+    # -- prompts -----------------------------------------------------------------------
+    def _clicked(self, x: float, y: float, background: bool) -> None:
+        if self.editor is not None and self.editor.doc is not None:
+            self.history.push(self.editor.cmd_add_point(x, y, background))
+
+    def _box(self, x1, y1, x2, y2) -> None:
+        if self.editor is not None and self.editor.doc is not None:
+            self.history.push(self.editor.cmd_set_box(x1, y1, x2, y2))
+
+    def clear_prompt(self) -> None:
+        if self.editor is not None:
+            self.history.push(self.editor.cmd_clear_prompt())
+
+    def accept_candidate(self) -> None:
+        if self.editor is not None:
+            self.history.push(self.editor.cmd_accept())
+
+    def delete_selected(self) -> None:
+        if self.editor is not None and self.instances.current_id() >= 0:
+            self.history.push(self.editor.cmd_delete(self.instances.current_id()))
+
+    def _predicted(self, request, path, prediction, overlay) -> None:
+        if request != self.predict_request or self.editor is None:
+            return  # stale: a newer prompt is on its way
+        if self.editor.set_prediction(prediction):
+            self.canvas.set_candidate(overlay)
+            self._candidate_overlays = {prediction.best_index: overlay}
+            self.status_times.setText(
+                f"{self.status_times.text().split('  ')[0]}  decode: "
+                f"{prediction.timings['decode']:.0f} ms")
+
+    # -- editor events -------------------------------------------------------------------
+    def _editor_changed(self, what: str) -> None:
+        editor = self.editor
+        if what == "prompt":
+            self.canvas.set_prompt(editor.prompt)
+            if editor.prompt.is_empty:
+                self.canvas.set_candidate(None)
+                self.candidates.clear()
+            elif self.segmenter is None and not self.model_loading:
+                self.candidates.clear("No model loaded: Model > Choose or download a model.")
+            else:
+                self.predict_request = self.worker.predict(editor.image, editor.prompt)
+        elif what == "prediction":
+            preview = self.photo._buffers[1] if self.photo is not None else None
+            self.candidates.show_prediction(editor.prediction, preview, editor.candidate)
+        elif what == "candidate":
+            overlays = self._candidate_overlays
+            if editor.candidate not in overlays:
+                overlays[editor.candidate] = candidate_overlay(editor.prediction,
+                                                               editor.candidate)
+            self.canvas.set_candidate(overlays[editor.candidate])
+            self.candidates.set_chosen(editor.candidate)
+        elif what in ("document", "image"):
+            self._show_instances()
+            self.instances.show_document(editor.doc, self.project.labels)
+            self.labels.show_labels(self.project.labels, editor.label)
+            self.files.set_annotated(editor.image.name, bool(editor.doc.instances))
+        elif what == "label":
+            self.labels.show_labels(self.project.labels, editor.label)
+        elif what == "save_error":
+            self.statusBar().showMessage(editor.last_save_error, 20000)
+            QMessageBox.warning(self, "Not saved", editor.last_save_error)
+
+    def _show_instances(self) -> None:
+        labels = self.project.labels
+        items = []
+        for inst in self.editor.doc.instances:
+            if inst.hidden:
+                continue
+            selected = inst.id == self.selected_instance
+            cached = self._overlays.get(inst.id)
+            if cached is None or cached[0] is not inst or cached[2] != selected:
+                colour = labels.get(inst.label).colour if inst.label in labels else (128,) * 3
+                overlay = mask_overlay(inst.mask(), colour, alpha=160 if selected else 90)
+                cached = (inst, overlay, selected)
+                self._overlays[inst.id] = cached
+            items.append((cached[1], inst.id, cached[1]))
+        self.canvas.set_instances(items)
+
+    def _instance_selected(self, instance_id: int) -> None:
+        self.selected_instance = instance_id
+        if self.editor is not None and self.editor.doc is not None:
+            self._show_instances()
+
+    def _label_chosen(self, name: str) -> None:
+        if self.editor is not None:
+            self.editor.set_label(name)
+
+    def _relabel(self, instance_id: int) -> None:
+        if self.editor is not None and self.editor.label:
+            self.history.push(self.editor.cmd_relabel(instance_id, self.editor.label))
+
+    # -- files -----------------------------------------------------------------------------
+    def _ask_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if folder:
+            self.open_path(folder)
+
+    def _ask_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "",
+                                              "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
+        if path:
+            self.open_path(path)
+
+    def _ask_classes(self) -> None:
+        if self.project is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Classes file (one per line)", "",
+                                              "Text (*.txt *.names);;All files (*)")
+        if path:
+            self.load_classes(path)
+
+    def load_classes(self, path: str | Path) -> None:
+        from ..app.labels import LabelSet
+        for name in LabelSet.from_classes_file(path).names:
+            self.project.labels.add(name)
+        try:
+            self.project.save_labels()
+        except Exception as exc:  # SaveError
+            self.statusBar().showMessage(str(exc), 15000)
+        if self.editor.label is None and len(self.project.labels):
+            self.editor.set_label(self.project.labels.names[0])
+        self.labels.show_labels(self.project.labels, self.editor.label)
+
+    def export_masks(self, whole_folder: bool, out: str | None = None) -> None:
+        from .export import run_mask_export
+        if self.project is None:
+            return
+        if out is None:
+            out = QFileDialog.getExistingDirectory(self, "Export mask PNGs into")
+            if not out:
+                return
+        run_mask_export(self, self.project, self.editor, whole_folder, Path(out))
+
+    # -- shutdown --------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self.worker.stop(timeout=10.0)
+        save_settings(self.qsettings, self.settings)
+        super().closeEvent(event)

@@ -1,0 +1,210 @@
+"""The side panels: label classes, the image's instances, and the folder's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+
+from ..app.document import Document
+from ..app.labels import LabelSet
+
+
+class TextEntry(QLineEdit):
+    """A line edit that keeps plain keys (letters, digits, Enter, Esc) for itself.
+
+    The window has single-key shortcuts (1/2/3, A/D, F, Enter, Esc); without this, typing
+    "dog" as a label would jump to the next image at the "d"."""
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride:
+            mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier \
+                & ~Qt.KeyboardModifier.KeypadModifier
+            if mods == Qt.KeyboardModifier.NoModifier:
+                event.accept()
+                return True
+        return super().event(event)
+
+
+def swatch(colour: tuple[int, int, int]) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(*colour))
+    return QIcon(pixmap)
+
+
+class LabelsPanel(QWidget):
+    """Classes with colours; the checked one labels the next accepted instance."""
+
+    labelChosen = Signal(str)
+    loadRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget(self)
+        layout.addWidget(self.list)
+        row = QHBoxLayout()
+        self.entry = TextEntry(self)
+        self.entry.setPlaceholderText("new label, Enter to add")
+        row.addWidget(self.entry)
+        self.load = QPushButton("Load…", self)
+        self.load.setToolTip("Load classes from a text file (one per line)")
+        row.addWidget(self.load)
+        layout.addLayout(row)
+        self.entry.returnPressed.connect(self._add)
+        self.load.clicked.connect(self.loadRequested)
+        self.list.currentItemChanged.connect(self._changed)
+        self._updating = False
+
+    def show_labels(self, labels: LabelSet, current: str | None) -> None:
+        self._updating = True
+        self.list.clear()
+        for n, cls in enumerate(labels, 1):
+            hint = f"   Ctrl+{n}" if n <= 9 else ""
+            item = QListWidgetItem(swatch(cls.colour), f"{cls.name}{hint}")
+            item.setData(Qt.ItemDataRole.UserRole, cls.name)
+            self.list.addItem(item)
+            if cls.name == current:
+                self.list.setCurrentItem(item)
+        self._updating = False
+
+    def choose_index(self, index: int) -> None:
+        if 0 <= index < self.list.count():
+            self.list.setCurrentRow(index)
+
+    def _add(self) -> None:
+        name = self.entry.text().strip()
+        if name:
+            self.entry.clear()
+            self.labelChosen.emit(name)
+
+    def _changed(self, item, _previous) -> None:
+        if item is not None and not self._updating:
+            self.labelChosen.emit(item.data(Qt.ItemDataRole.UserRole))
+
+
+class InstancesPanel(QWidget):
+    """The image's instances: select to highlight, tick to show or hide, Del to delete."""
+
+    selected = Signal(int)  # instance id, -1 for none
+    visibilityChanged = Signal(int, bool)
+    deleteRequested = Signal(int)
+    relabelRequested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget(self)
+        layout.addWidget(self.list)
+        row = QHBoxLayout()
+        self.relabel = QPushButton("Relabel", self)
+        self.relabel.setToolTip("Give the selected instance the current label")
+        self.delete = QPushButton("Delete", self)
+        row.addWidget(self.relabel)
+        row.addWidget(self.delete)
+        layout.addLayout(row)
+        self._updating = False
+        self.list.currentItemChanged.connect(self._current)
+        self.list.itemChanged.connect(self._ticked)
+        self.delete.clicked.connect(lambda: self._emit_for_current(self.deleteRequested))
+        self.relabel.clicked.connect(lambda: self._emit_for_current(self.relabelRequested))
+
+    def show_document(self, doc: Document | None, labels: LabelSet) -> None:
+        self._updating = True
+        current = self.current_id()
+        self.list.clear()
+        for inst in doc.instances if doc else []:
+            colour = labels.get(inst.label).colour if inst.label in labels else (128, 128, 128)
+            score = f"  IoU {inst.score:.2f}" if inst.score is not None else ""
+            item = QListWidgetItem(swatch(colour), f"#{inst.id}  {inst.label}{score}")
+            item.setData(Qt.ItemDataRole.UserRole, inst.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked if inst.hidden else Qt.CheckState.Checked)
+            self.list.addItem(item)
+            if inst.id == current:
+                self.list.setCurrentItem(item)
+        self._updating = False
+
+    def current_id(self) -> int:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else -1
+
+    def _emit_for_current(self, signal) -> None:
+        if self.current_id() >= 0:
+            signal.emit(self.current_id())
+
+    def _current(self, item, _previous) -> None:
+        if not self._updating:
+            self.selected.emit(item.data(Qt.ItemDataRole.UserRole) if item else -1)
+
+    def _ticked(self, item) -> None:
+        if not self._updating:
+            visible = item.checkState() == Qt.CheckState.Checked
+            self.visibilityChanged.emit(item.data(Qt.ItemDataRole.UserRole), visible)
+
+
+STATE_TEXT = {"new": "○", "encoding": "◐", "ready": "●", "failed": "✕"}
+STATE_TIP = {"new": "not encoded", "encoding": "encoding…", "ready": "encoded, ready",
+             "failed": "cannot be read"}
+
+
+class FilesPanel(QWidget):
+    """The folder's images with their state: ○ not encoded, ◐ encoding, ● ready, ✓ annotated."""
+
+    opened = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget(self)
+        layout.addWidget(self.list)
+        legend = QLabel("○ not encoded  ◐ encoding  ● ready  ✓ annotated", self)
+        legend.setWordWrap(True)
+        layout.addWidget(legend)
+        self.paths: list[Path] = []
+        self.states: dict[str, str] = {}
+        self.annotated: set[str] = set()
+        self._updating = False
+        self.list.currentRowChanged.connect(self._row)
+
+    def show_files(self, paths: list[Path], annotated: set[str]) -> None:
+        self._updating = True
+        self.paths = list(paths)
+        self.annotated = set(annotated)
+        self.states = {p.name: "new" for p in paths}
+        self.list.clear()
+        for path in paths:
+            self.list.addItem(QListWidgetItem(""))
+        for path in paths:
+            self._render(path.name)
+        self._updating = False
+
+    def set_state(self, name: str, state: str) -> None:
+        if name in self.states:
+            self.states[name] = state
+            self._render(name)
+
+    def set_annotated(self, name: str, annotated: bool) -> None:
+        (self.annotated.add if annotated else self.annotated.discard)(name)
+        if name in self.states:
+            self._render(name)
+
+    def set_current(self, index: int) -> None:
+        self._updating = True
+        self.list.setCurrentRow(index)
+        self._updating = False
+
+    def _render(self, name: str) -> None:
+        row = next(i for i, p in enumerate(self.paths) if p.name == name)
+        state = self.states[name]
+        mark = " ✓" if name in self.annotated else ""
+        item = self.list.item(row)
+        item.setText(f"{STATE_TEXT[state]} {name}{mark}")
+        item.setToolTip(STATE_TIP[state] + (", annotated" if mark else ""))
+
+    def _row(self, row: int) -> None:
+        if not self._updating and row >= 0:
+            self.opened.emit(row)

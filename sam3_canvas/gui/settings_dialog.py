@@ -1,0 +1,98 @@
+"""Settings: model and variant, provider, cache size, prefetch depth (kept in QSettings)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox)
+
+from ..app.settings import Settings
+from ..engine.providers import available_providers
+from ..models.catalogue import load_catalogue
+
+GROUP = "settings"
+
+
+def load_settings(store: QSettings) -> Settings:
+    store.beginGroup(GROUP)
+    values = {key: store.value(key) for key in store.childKeys()}
+    store.endGroup()
+    return Settings.from_mapping(values)
+
+
+def save_settings(store: QSettings, settings: Settings) -> None:
+    store.beginGroup(GROUP)
+    for key, value in settings.to_dict().items():
+        store.setValue(key, value)
+    store.endGroup()
+    store.sync()
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        form = QFormLayout(self)
+        catalogue = load_catalogue()
+        self.model = QComboBox(self)
+        self.packs = {p.name: p for p in catalogue if p.layout == "tracker"}
+        self.model.addItems(list(self.packs))
+        self.model.setCurrentText(settings.model)
+        form.addRow("Model", self.model)
+        self.variant = QComboBox(self)
+        form.addRow("Variant", self.variant)
+        self.model.currentTextChanged.connect(self._fill_variants)
+        self._fill_variants(settings.model, settings.variant)
+        row = QHBoxLayout()
+        self.folder = QLineEdit(settings.model_dir, self)
+        self.folder.setPlaceholderText("or a folder holding vision_encoder*.onnx")
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.folder)
+        row.addWidget(browse)
+        form.addRow("Files on disk", row)
+        self.provider = QComboBox(self)
+        offered = available_providers()
+        self.provider.addItems(offered)
+        self.provider.setCurrentText(settings.provider if settings.provider in offered else "cpu")
+        self.provider.setToolTip("Only the providers this onnxruntime offers are listed; a "
+                                 "provider that fails to start falls back to CPU.")
+        form.addRow("Runs on", self.provider)
+        self.cache = QSpinBox(self)
+        self.cache.setRange(64, 65536)
+        self.cache.setSuffix(" MB")
+        self.cache.setValue(settings.cache_mb)
+        form.addRow("Embedding cache (memory)", self.cache)
+        self.disk = QCheckBox("also keep embeddings on disk", self)
+        self.disk.setChecked(settings.disk_cache)
+        form.addRow("", self.disk)
+        self.prefetch = QSpinBox(self)
+        self.prefetch.setRange(0, 20)
+        self.prefetch.setValue(settings.prefetch)
+        form.addRow("Encode ahead (images)", self.prefetch)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
+                                   QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _fill_variants(self, name: str, chosen: str = "") -> None:
+        self.variant.clear()
+        pack = self.packs.get(name)
+        if pack is None:
+            return
+        for variant in pack.variants.values():
+            self.variant.addItem(f"{variant.name}  (~{variant.approx_mb:,.0f} MB)", variant.name)
+        index = self.variant.findData(chosen or pack.default_variant)
+        self.variant.setCurrentIndex(max(index, 0))
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with the ONNX graphs")
+        if folder:
+            self.folder.setText(folder)
+
+    def result_settings(self) -> Settings:
+        return Settings(model=self.model.currentText(), variant=self.variant.currentData() or "",
+                        model_dir=self.folder.text().strip(),
+                        provider=self.provider.currentText(), cache_mb=self.cache.value(),
+                        disk_cache=self.disk.isChecked(), prefetch=self.prefetch.value())

@@ -1,0 +1,314 @@
+"""The desktop app, driven like a user: a real QMainWindow, real mouse and key events, real
+onnxruntime sessions over the contract fakes and the ground-truth oracle."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from sam3_canvas.app.document import Document  # noqa: E402
+from sam3_canvas.app.settings import Settings  # noqa: E402
+from sam3_canvas.engine import Prompt  # noqa: E402
+from sam3_canvas.gui.main_window import MainWindow  # noqa: E402
+from sam3_canvas.models.store import ModelStore  # noqa: E402
+from sam3_canvas.testing import fake_models  # noqa: E402
+from tests.conftest import ROOT, shared  # noqa: E402
+from tests.gui_helpers import click_image, drag_image  # noqa: E402
+
+NAMES = ("llama.jpg", "teddy.jpg", "banana1.jpg", "sheep.jpg")
+
+
+@pytest.fixture()
+def folder(tmp_path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in NAMES:
+        shutil.copy(shared(f"grabcut/images/{name}"), folder / name)
+    return folder
+
+
+@pytest.fixture()
+def truth() -> np.ndarray:
+    return np.asarray(Image.open(shared("grabcut/masks/llama.png"))) > 128
+
+
+@pytest.fixture()
+def make_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("SAM3_CANVAS_CACHE", str(tmp_path / "cache"))
+    windows = []
+
+    def make(model_dir: Path | None, **settings) -> MainWindow:
+        qsettings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(Settings(model_dir=str(model_dir or ""), disk_cache=False,
+                                     **settings), qsettings, ModelStore(tmp_path / "models"))
+        qtbot.addWidget(window)
+        window.resize(1300, 850)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.worker.stop(timeout=5)
+
+
+def open_and_wait(qtbot, window, path, model=True):
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window.photo is not None and window.editor.doc is not None,
+                    timeout=20000)
+    if model:
+        qtbot.waitUntil(lambda: window.segmenter is not None, timeout=20000)
+
+
+def wait_prediction(qtbot, window):
+    qtbot.waitUntil(lambda: window.editor.prediction is not None, timeout=20000)
+    return window.editor.prediction
+
+
+def test_click_three_candidates_pick_accept(qtbot, make_window, folder, truth, tmp_path):
+    oracle = fake_models.write_oracle_pack(tmp_path / "oracle", truth)
+    window = make_window(oracle)
+    open_and_wait(qtbot, window, folder / "llama.jpg")
+    ys, xs = np.nonzero(truth)
+    click_image(window, int(np.median(xs)), int(np.median(ys)))
+    prediction = wait_prediction(qtbot, window)
+    # the panel shows the three candidates best first, with their IoU and the presence
+    texts = [b.text() for b in window.candidates.buttons]
+    assert texts[0].startswith("1  IoU 0.910  best") and "IoU 0.770" in texts[1]
+    assert all(not b.icon().isNull() for b in window.candidates.buttons)
+    assert "Object presence: 100.0%" in window.candidates.presence.text()
+    assert window.canvas.candidate.overlay is not None
+    # key 3 picks the third-ranked candidate (mask 0, the eroded one); key 1 the best again
+    QTest.keyClick(window, Qt.Key.Key_3)
+    assert window.editor.candidate == prediction.ranking[2] == 0
+    QTest.keyClick(window, Qt.Key.Key_1)
+    assert window.editor.candidate == 1
+    window.labels.entry.setFocus()
+    QTest.keyClicks(window.labels.entry, "dad")  # letters that are shortcuts elsewhere
+    QTest.keyClick(window.labels.entry, Qt.Key.Key_Return)  # adds the label, accepts nothing
+    assert window.editor.label == "dad" and window.editor.doc.instances == []
+    assert window.editor.image.name == "llama.jpg"  # "d" did not flip to the next image
+    window.labels.entry.setText("llama")
+    QTest.keyClick(window.labels.entry, Qt.Key.Key_Return)
+    window.canvas.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_Return)  # accept
+    doc = window.editor.doc
+    assert [i.label for i in doc.instances] == ["llama"]
+    mask = doc.instances[0].mask()
+    valid = np.asarray(Image.open(shared("grabcut/masks/llama.png"))) != 128
+    iou = ((mask & truth) & valid).sum() / ((mask | truth) & valid).sum()
+    assert iou > 0.99  # the accepted instance is the full-size ground truth
+    assert window.instances.list.count() == 1 and window.editor.prompt.is_empty
+    saved = Document.load(folder / ".sam3-canvas" / "llama.jpg.json")
+    assert saved.instances[0].label == "llama"
+    assert "✓" in window.files.list.item(window.index).text()
+
+
+def test_shift_click_carves_and_box_drag(qtbot, make_window, folder, fake_pack):
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, folder / "teddy.jpg")
+    click_image(window, 150, 200)
+    first = wait_prediction(qtbot, window)
+    assert first.mask(2)[200, 160]
+    click_image(window, 160, 200, background=True)
+    qtbot.waitUntil(lambda: window.editor.prediction is not None and
+                    window.editor.prediction.prompt.labels == (1, 0), timeout=10000)
+    assert not window.editor.prediction.mask(2)[200, 160]  # carved
+    assert len(window.canvas.markers) == 2
+    drag_image(window, (20, 30), (120, 150))
+    qtbot.waitUntil(lambda: window.editor.prediction is not None and
+                    window.editor.prediction.prompt.box is not None, timeout=10000)
+    x1, y1, x2, y2 = window.editor.prompt.box
+    assert abs(x1 - 20) <= 2 and abs(y1 - 30) <= 2 and abs(x2 - 120) <= 2 and abs(y2 - 150) <= 2
+    assert window.editor.prediction.mask(1)[90, 70]
+
+
+def test_undo_and_redo_prompts_and_accepts(qtbot, make_window, folder, fake_pack):
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, folder / "teddy.jpg")
+    click_image(window, 100, 100)
+    wait_prediction(qtbot, window)
+    click_image(window, 110, 100, background=True)
+    qtbot.waitUntil(lambda: len(window.editor.prompt.points) == 2)
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.editor.prompt == Prompt.click(100, 100)
+    QTest.keyClick(window, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.editor.prompt.labels == (1, 0)
+    wait_prediction(qtbot, window)
+    window.accept_candidate()
+    assert len(window.editor.doc.instances) == 1
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.editor.doc.instances == [] and window.editor.prompt.labels == (1, 0)
+    assert Document.load(folder / ".sam3-canvas" / "teddy.jpg.json").instances == []
+    QTest.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.editor.doc.instances) == 1
+    # delete, then undo the delete
+    window.instances.list.setCurrentRow(0)
+    QTest.keyClick(window, Qt.Key.Key_Delete)
+    assert window.editor.doc.instances == []
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.editor.doc.instances) == 1
+    # Esc clears the prompt, undoably
+    click_image(window, 200, 150)
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    assert window.editor.prompt.is_empty
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.editor.prompt == Prompt.click(200, 150)
+
+
+def test_each_image_keeps_its_own_undo_history(qtbot, make_window, folder, fake_pack):
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, folder / "teddy.jpg")
+    click_image(window, 100, 100)
+    wait_prediction(qtbot, window)
+    window.accept_candidate()
+    QTest.keyClick(window, Qt.Key.Key_D)  # next image
+    qtbot.waitUntil(lambda: window.editor.image.name != "teddy.jpg", timeout=10000)
+    assert not window.history.group.canUndo()
+    QTest.keyClick(window, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: window.editor.image.name == "teddy.jpg", timeout=10000)
+    assert window.history.group.canUndo() and len(window.editor.doc.instances) == 1
+
+
+def test_switching_images_during_a_slow_encode(qtbot, make_window, folder, tmp_path):
+    slow = fake_models.write_tracker_pack(tmp_path / "slow", encoder_work=30)
+    window = make_window(slow, prefetch=0)
+    open_and_wait(qtbot, window, folder / "banana1.jpg")
+    for _ in range(3):  # flick through while encodes run
+        QTest.keyClick(window, Qt.Key.Key_D)
+    target = window.project.images[window.index]
+    qtbot.waitUntil(lambda: window.editor.image == target, timeout=20000)
+    click_image(window, 50, 50)
+    prediction = wait_prediction(qtbot, window)
+    assert prediction.image_size == window.canvas.image_size()
+    assert window.editor.image == target
+
+
+def test_close_during_an_encode_is_clean(qtbot, make_window, folder, tmp_path):
+    slow = fake_models.write_tracker_pack(tmp_path / "slower", encoder_work=200)
+    window = make_window(slow)
+    open_and_wait(qtbot, window, folder / "banana1.jpg", model=False)
+    qtbot.waitUntil(lambda: window.worker.busy, timeout=20000)
+    start = time.monotonic()
+    window.close()
+    assert time.monotonic() - start < 3.0
+    assert not window.worker._model.is_alive() and not window.worker._reader.is_alive()
+
+
+def test_no_model_the_app_still_works(qtbot, make_window, folder):
+    window = make_window(None)
+    assert "no model" in window.status_model.text()
+    open_and_wait(qtbot, window, folder / "sheep.jpg", model=False)
+    click_image(window, 20, 20)
+    assert "No model loaded" in window.candidates.presence.text()
+    window.labels.entry.setText("sheep")
+    QTest.keyClick(window.labels.entry, Qt.Key.Key_Return)
+    assert "sheep" in window.project.labels
+
+
+def test_labels_classes_file_and_shortcuts(qtbot, make_window, folder, fake_pack):
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, folder / "teddy.jpg")
+    window.load_classes(shared("labelme_sample/labels.txt"))
+    names = window.project.labels.names
+    assert window.labels.list.count() == len(names) and "__ignore__" not in names
+    QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.editor.label == names[2]
+    click_image(window, 100, 100)
+    wait_prediction(qtbot, window)
+    window.accept_candidate()
+    QTest.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    window.instances.list.setCurrentRow(0)
+    window.instances.relabel.click()
+    assert window.editor.doc.instances[0].label == names[1]
+    item = window.instances.list.item(0)
+    item.setCheckState(Qt.CheckState.Unchecked)  # hide
+    assert window.editor.doc.instances[0].hidden and not window.canvas.instance_items
+
+
+def test_export_mask_pngs_and_read_them_back(qtbot, make_window, folder, fake_pack, tmp_path):
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, folder / "teddy.jpg")
+    window.editor.set_label("toy")
+    click_image(window, 100, 100)
+    wait_prediction(qtbot, window)
+    window.accept_candidate()
+    drag_image(window, (150, 200), (250, 300))
+    qtbot.waitUntil(lambda: window.editor.prediction is not None and
+                    window.editor.prediction.prompt.box is not None, timeout=10000)
+    window.editor.set_label("block")
+    window.accept_candidate()
+    out = tmp_path / "export"
+    window.export_masks(whole_folder=True, out=str(out))
+    qtbot.waitUntil(lambda: getattr(window, "last_export", None) is not None, timeout=20000)
+    doc = window.editor.doc
+    assert (out / "classes.txt").read_text().split() == ["toy", "block"]
+    semantic = np.asarray(Image.open(out / "semantic" / "teddy.png"))
+    ids = np.asarray(Image.open(out / "instance_ids" / "teddy.png"))
+    assert Image.open(out / "semantic" / "teddy.png").mode == "P"
+    for inst, class_id in zip(doc.instances, (1, 2)):
+        single = np.asarray(Image.open(out / "instances" /
+                                       f"teddy_{inst.id}_{inst.label}.png")) > 127
+        expected = inst.mask()
+        assert np.array_equal(single, expected)
+        top = expected.copy()
+        if inst is doc.instances[0]:
+            top &= ~doc.instances[1].mask()  # the later instance wins where they overlap
+        assert (semantic[top] == class_id).all() and (ids[top] == inst.id).all()
+    assert (semantic[~(doc.instances[0].mask() | doc.instances[1].mask())] == 0).all()
+
+
+KILLED_SESSION = r"""
+import os, signal, sys, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from sam3_canvas.app.settings import Settings
+from sam3_canvas.gui.main_window import MainWindow
+from sam3_canvas.models.store import ModelStore
+app = QApplication([])
+folder, pack, tmp = map(Path, sys.argv[1:4])
+w = MainWindow(Settings(model_dir=str(pack), disk_cache=False),
+               QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), ModelStore(tmp / "m"))
+w.show()
+w.open_path(folder / "teddy.jpg")
+def spin(cond):
+    t = time.time()
+    while not cond() and time.time() - t < 30:
+        app.processEvents(); time.sleep(0.01)
+spin(lambda: w.segmenter is not None and w.editor.doc is not None)
+w.editor.set_label("toy")
+w.history.push(w.editor.cmd_add_point(100, 100))
+spin(lambda: w.editor.prediction is not None)
+w.accept_candidate()
+w.history.push(w.editor.cmd_add_point(200, 200))  # a prompt in flight, not yet accepted
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_autosave_survives_a_killed_process(qtbot, make_window, folder, fake_pack, tmp_path):
+    result = subprocess.run([sys.executable, "-c", KILLED_SESSION, str(folder), str(fake_pack),
+                             str(tmp_path)], capture_output=True, text=True, timeout=120,
+                            cwd=ROOT, env={**os.environ, "SAM3_CANVAS_CACHE": str(tmp_path)})
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, folder / "teddy.jpg")
+    assert [i.label for i in window.editor.doc.instances] == ["toy"]
+    assert window.instances.list.count() == 1
+    assert "✓" in window.files.list.item(window.index).text()
