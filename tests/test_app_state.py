@@ -203,12 +203,14 @@ def test_killed_process_leaves_a_readable_file(folder):
 class Recorder(Callbacks):
     def __init__(self):
         self.events = []
+        self.times = []  # time.monotonic() of each event
         self.done = threading.Event()
 
     def __getattribute__(self, name):
         if name in ("model_loaded", "model_failed", "image_loaded", "image_failed", "encoded",
                     "predicted", "predict_failed", "image_state"):
             def record(*args):
+                self.times.append(time.monotonic())
                 self.events.append((name, *args))
                 self.done.set()
             return record
@@ -232,15 +234,27 @@ def test_worker_encodes_predicts_and_newest_request_wins(folder, fake_pack):
         worker.show(images[0], prefetch=images[1:])
         rec.wait_for("encoded")
         ids = [worker.predict(images[0], Prompt.click(10 + i, 10)) for i in range(20)]
+        last_click = time.monotonic()
         predicted = rec.wait_for("predicted")
         time.sleep(0.3)
         predicted = [e for e in rec.events if e[0] == "predicted"]
         assert predicted[-1][1] == ids[-1]
         assert predicted[-1][3].prompt == Prompt.click(29, 10)
         assert len(predicted) < 20  # the burst was coalesced
-        states = [(e[1].name, e[2]) for e in rec.events if e[0] == "image_state"]
+        # prefetching waits until the user has been idle, then encodes the next two images
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            states = [(e[1].name, e[2]) for e in rec.events if e[0] == "image_state"]
+            if (images[2].name, "ready") in states:
+                break
+            time.sleep(0.02)
         assert (images[1].name, "ready") in states and (images[2].name, "ready") in states
         assert (images[3].name, "ready") not in states  # beyond the prefetch depth
+        first_prefetch = next(i for i, e in enumerate(rec.events)
+                              if e[0] == "image_state" and e[1] == images[1])
+        assert all(e[0] != "predicted" for e in rec.events[first_prefetch:])
+        from sam3_canvas.app.worker import PREFETCH_IDLE_S
+        assert rec.times[first_prefetch] - last_click >= PREFETCH_IDLE_S
     finally:
         assert worker.stop()
 

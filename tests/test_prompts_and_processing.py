@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sam3_canvas.engine.errors import PromptError
-from sam3_canvas.engine.postprocess import positive_region, upsample_mask
+from sam3_canvas.engine.postprocess import positive_region, region_mask, upsample_mask
 from sam3_canvas.engine.preprocess import pixel_values, prompt_arrays
 from sam3_canvas.engine.prompts import Prompt
 
@@ -85,3 +85,18 @@ def test_empty_candidate_gives_empty_mask():
     logits = np.full((288, 288), -3.0, np.float32)
     assert not upsample_mask(logits, 640, 480).any()
     assert positive_region(logits, 640, 480) is None
+
+
+def test_region_mask_at_screen_scale_matches_the_full_mask_shrunk():
+    yy, xx = np.mgrid[0:288, 0:288]
+    logits = (50 - np.hypot(xx - 120, yy - 160)).astype(np.float32)
+    width, height = 4000, 3000
+    full = upsample_mask(logits, width, height, exact=True)
+    part, x0, y0 = region_mask(logits, width, height, scale=0.25)
+    # the region's origin is in image pixels; its mask is sampled at one pixel per 4
+    shrunk = full[y0::4, x0::4][: part.shape[0], : part.shape[1]]
+    agree = (part == shrunk).mean()
+    assert agree > 0.995 and part.sum() > 0
+    same, sx0, sy0 = region_mask(logits, width, height, scale=1.0)
+    assert np.array_equal(same, upsample_mask(logits, width, height)[sy0:sy0 + same.shape[0],
+                                                                     sx0:sx0 + same.shape[1]])

@@ -32,6 +32,10 @@ from ..engine.segmenter import EncodedImage, Segmenter
 
 log = logging.getLogger(__name__)
 
+#: prefetching waits this long after the last click or image switch: on a small machine a
+#: background encode competes with the interactive work for the same cores
+PREFETCH_IDLE_S = 0.5
+
 
 class Callbacks:
     """Override what you need. Called on worker threads."""
@@ -79,6 +83,8 @@ class InferenceWorker:
         self._images: OrderedDict[Path, LoadedImage] = OrderedDict()
         self._images_kept = decoded_images_kept
         self._run_options = None
+        self._prefetching: Path | None = None  # the image a running prefetch encodes
+        self._last_interactive = 0.0  # monotonic time of the last show() or predict()
         self._busy = False
         self._reader = threading.Thread(target=self._reader_loop, name="sam3-reader",
                                         daemon=True)
@@ -103,6 +109,8 @@ class InferenceWorker:
             self._encoded = None if self._encoded is None or \
                 self._encoded.image.source != Path(path) else self._encoded
             self._prefetch = [Path(p) for p in prefetch][: self.prefetch_depth]
+            self._last_interactive = time.monotonic()
+            self._preempt_prefetch()
             self._cond.notify_all()
         return request
 
@@ -110,8 +118,19 @@ class InferenceWorker:
         request = next(self._ids)
         with self._cond:
             self._predict = _Predict(request, Path(path), prompt)
+            self._last_interactive = time.monotonic()
+            self._preempt_prefetch()
             self._cond.notify_all()
         return request
+
+    def _preempt_prefetch(self) -> None:
+        """Interactive work goes first: cancel a running prefetch of another image and queue
+        it again (under the lock). A prefetch of the image now on screen is kept."""
+        running = self._prefetching
+        if running is not None and running != self._current and self._run_options is not None:
+            self._run_options.terminate = True
+            if running not in self._prefetch:
+                self._prefetch.insert(0, running)
 
     def set_prefetch_depth(self, depth: int) -> None:
         self.prefetch_depth = max(0, int(depth))
@@ -166,7 +185,8 @@ class InferenceWorker:
 
     # -- model thread -------------------------------------------------------------------
     def _next_job(self):
-        """Pick the most urgent job under the lock, or None to wait."""
+        """Pick the most urgent job under the lock; None to wait, or a float: how many
+        seconds to wait before a prefetch may start."""
         if self._load is not None:
             job, self._load = self._load, None
             return "load", job
@@ -180,17 +200,22 @@ class InferenceWorker:
             job, self._show = self._show, None
             return "encode", job
         if self._predict is None and self._prefetch and self._encoded is not None:
+            idle = time.monotonic() - self._last_interactive
+            if idle < PREFETCH_IDLE_S:
+                return PREFETCH_IDLE_S - idle
             return "prefetch", self._prefetch.pop(0)
         return None
 
     def _model_loop(self) -> None:
         while True:
             with self._cond:
-                job = None
-                while not self._stopping and (job := self._next_job()) is None:
-                    self._cond.wait()
-                if self._stopping:
-                    return
+                while True:
+                    if self._stopping:
+                        return
+                    job = self._next_job()
+                    if isinstance(job, tuple):
+                        break
+                    self._cond.wait(job)  # None: until notified; a float: that long
                 self._busy = True
             try:
                 kind, payload = job
@@ -258,16 +283,26 @@ class InferenceWorker:
         self._safe(self.callbacks.predicted, job.request, job.path, prediction)
 
     def _do_prefetch(self, path: Path) -> None:
+        with self._cond:
+            self._prefetching = path
         try:
             image = self.segmenter.load(path)
             if self.segmenter.is_cached(image):
                 self._safe(self.callbacks.image_state, path, "ready")
                 return
+            with self._cond:  # a click or a new image came while the photo was read
+                if self._predict is not None or self._show is not None:
+                    if path not in self._prefetch:
+                        self._prefetch.insert(0, path)
+                    return
             self._safe(self.callbacks.image_state, path, "encoding")
-            if self._encode(image) is not None:
-                self._safe(self.callbacks.image_state, path, "ready")
+            done = self._encode(image) is not None
+            self._safe(self.callbacks.image_state, path, "ready" if done else "new")
         except Sam3CanvasError:
             self._safe(self.callbacks.image_state, path, "failed")
+        finally:
+            with self._cond:
+                self._prefetching = None
 
     @staticmethod
     def _safe(fn, *args) -> None:

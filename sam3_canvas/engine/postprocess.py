@@ -46,17 +46,42 @@ def upsample_mask(logits: np.ndarray, width: int, height: int, exact: bool = Fal
     x0, y0, x1, y1 = region
     if (x1 - x0) * (y1 - y0) > REGION_LIMIT * width * height:
         return upsample_logits(logits, width, height) > threshold
+    part = sample_region(logits, width, height, region, 1.0, threshold)
+    out[y0:y1, x0:x1] = part
+    return out
+
+
+def region_mask(logits: np.ndarray, width: int, height: int, scale: float = 1.0,
+                threshold: float = 0.0) -> tuple[np.ndarray, int, int] | None:
+    """The mask inside its bounding region, sampled at ``scale`` pixels per image pixel.
+
+    Returns ``(mask, x0, y0)`` with the region's origin in image pixels, or None when the
+    candidate is empty. With ``scale`` < 1 this is what a zoomed-out view shows: the same
+    bilinear mapping as the full-size mask, evaluated only at the screen's pixels.
+    """
+    logits = np.asarray(logits, dtype=np.float32)
+    region = positive_region(logits, width, height, threshold)
+    if region is None:
+        return None
+    return sample_region(logits, width, height, region, scale, threshold), region[0], region[1]
+
+
+def sample_region(logits: np.ndarray, width: int, height: int,
+                  region: tuple[int, int, int, int], scale: float,
+                  threshold: float = 0.0) -> np.ndarray:
+    x0, y0, x1, y1 = region
     low_h, low_w = logits.shape
     sx, sy = low_w / width, low_h / height
-    # Inverse map: output pixel (x, y) of the region samples the low-res grid at
-    # ((x0 + x + 0.5) * sx - 0.5, (y0 + y + 0.5) * sy - 0.5), i.e. align_corners=False.
-    matrix = np.array([[sx, 0.0, (x0 + 0.5) * sx - 0.5],
-                       [0.0, sy, (y0 + 0.5) * sy - 0.5]], dtype=np.float64)
-    patch = cv2.warpAffine(logits, matrix, (x1 - x0, y1 - y0),
+    out_w = max(1, math.ceil((x1 - x0) * scale))
+    out_h = max(1, math.ceil((y1 - y0) * scale))
+    # Inverse map: output pixel u is image position x0 + (u + 0.5) / scale - 0.5, which
+    # samples the low-res grid at (x + 0.5) * sx - 0.5 (align_corners=False).
+    matrix = np.array([[sx / scale, 0.0, (x0 + 0.5 / scale) * sx - 0.5],
+                       [0.0, sy / scale, (y0 + 0.5 / scale) * sy - 0.5]], dtype=np.float64)
+    patch = cv2.warpAffine(logits, matrix, (out_w, out_h),
                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_REPLICATE)
-    out[y0:y1, x0:x1] = patch > threshold
-    return out
+    return patch > threshold
 
 
 def positive_region(logits: np.ndarray, width: int, height: int,

@@ -1,8 +1,8 @@
-"""Worker callbacks to Qt signals, with the heavy image work done before the signal.
+"""Worker callbacks to Qt signals, with the heavy image work done on the worker threads.
 
-The worker calls these on its threads; emitting a signal there queues the slot call to the
-GUI thread. Before emitting, the photo's QImages and the best candidate's overlay are built on
-the worker thread, so the GUI thread only paints.
+The worker calls these on its (plain Python) threads. They build the photo's QImages and the
+best candidate's overlay there, so the GUI thread only paints, then hand the result to an
+:class:`~.inbox.Inbox`, which emits the signal on the GUI thread.
 """
 
 from __future__ import annotations
@@ -12,16 +12,22 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from ..app.worker import Callbacks
-from ..engine.postprocess import positive_region
-from .images import mask_overlay, photo_images
+from ..engine.postprocess import region_mask
+from .images import candidate_thumbnails, part_overlay, photo_images
+from .inbox import Inbox
 
 CANDIDATE_COLOUR = (30, 144, 255)
 
 
-def candidate_overlay(prediction, index: int):
+def candidate_overlay(prediction, index: int, scale: float = 1.0):
+    """The candidate's overlay sampled from its logits at ``scale`` (at most 1: full size)."""
     width, height = prediction.image_size
-    return mask_overlay(prediction.mask(index), CANDIDATE_COLOUR,
-                        region=positive_region(prediction.logits[index], width, height))
+    scale = min(scale, 1.0)
+    found = region_mask(prediction.logits[index], width, height, scale)
+    if found is None:
+        return None
+    part, x0, y0 = found
+    return part_overlay(part, x0, y0, CANDIDATE_COLOUR, scale=scale)
 
 
 class WorkerBridge(QObject, Callbacks):
@@ -31,30 +37,48 @@ class WorkerBridge(QObject, Callbacks):
     imageFailed = Signal(int, object, str)
     encodedReady = Signal(int, object, object)  # request, path, EncodedImage
     predictionReady = Signal(int, object, object, object)  # request, path, Prediction, Overlay
+    thumbnailsReady = Signal(int, object)  # request, QImages of the candidates in model order
     predictionFailed = Signal(int, object, str)
     stateChanged = Signal(object, str)  # path, "encoding" | "ready" | "failed"
 
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.inbox = Inbox(self)
+        self._thumb_base: tuple[Path, object] | None = None  # of the latest photo read
+        #: the view's zoom (screen pixels per image pixel); set on the GUI thread, read here
+        self.display_scale = 1.0
+
+    def _post(self, name: str, *args) -> None:
+        self.inbox.post(lambda: getattr(self, name).emit(*args))
+
+    # -- Callbacks: called on the worker threads -------------------------------------------
     def model_loaded(self, segmenter) -> None:
-        self.modelReady.emit(segmenter)
+        self._post("modelReady", segmenter)
 
     def model_failed(self, message: str) -> None:
-        self.modelFailed.emit(message)
+        self._post("modelFailed", message)
 
     def image_loaded(self, request: int, path: Path, image) -> None:
-        self.imageReady.emit(request, path, image, photo_images(image.rgb))
+        photo = photo_images(image.rgb)
+        self._thumb_base = (path, photo.thumb_base)
+        self._post("imageReady", request, path, image, photo)
 
     def image_failed(self, request: int, path: Path, message: str) -> None:
-        self.imageFailed.emit(request, path, message)
+        self._post("imageFailed", request, path, message)
 
     def encoded(self, request: int, path: Path, encoded) -> None:
-        self.encodedReady.emit(request, path, encoded)
+        self._post("encodedReady", request, path, encoded)
 
     def predicted(self, request: int, path: Path, prediction) -> None:
-        overlay = candidate_overlay(prediction, prediction.best_index)
-        self.predictionReady.emit(request, path, prediction, overlay)
+        overlay = candidate_overlay(prediction, prediction.best_index, self.display_scale)
+        self._post("predictionReady", request, path, prediction, overlay)  # first: it is
+        base = self._thumb_base                                             # what users wait for
+        if base is not None and base[0] == path:
+            thumbs = candidate_thumbnails(base[1], prediction.logits, CANDIDATE_COLOUR)
+            self._post("thumbnailsReady", request, thumbs)
 
     def predict_failed(self, request: int, path: Path, message: str) -> None:
-        self.predictionFailed.emit(request, path, message)
+        self._post("predictionFailed", request, path, message)
 
     def image_state(self, path: Path, state: str) -> None:
-        self.stateChanged.emit(path, state)
+        self._post("stateChanged", path, state)

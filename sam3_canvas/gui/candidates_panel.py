@@ -4,13 +4,9 @@ thing beside the canvas."""
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QButtonGroup, QLabel, QToolButton, QVBoxLayout, QWidget
-
-from .bridge import CANDIDATE_COLOUR
-from .images import candidate_thumbnail
 
 SIZE_NAMES = {0: "smallest", 1: "medium", 2: "largest"}
 
@@ -54,14 +50,16 @@ class CandidatesPanel(QWidget):
             button.setChecked(False)
         self.presence.setText(message)
 
-    def show_prediction(self, prediction, preview_rgb: np.ndarray | None, chosen: int) -> None:
+    def show_thumbnails(self, thumbnails) -> None:
+        """QImages in the model's order (made on the worker thread)."""
+        for rank, index in enumerate(self.order):
+            self.buttons[rank].setIcon(QIcon(QPixmap.fromImage(thumbnails[index])))
+
+    def show_prediction(self, prediction, chosen: int) -> None:
         self.order = prediction.ranking
         for rank, index in enumerate(self.order):
             button = self.buttons[rank]
-            if preview_rgb is not None:
-                thumb = candidate_thumbnail(preview_rgb, prediction.logits[index],
-                                            CANDIDATE_COLOUR)
-                button.setIcon(QIcon(QPixmap.fromImage(thumb)))
+            button.setIcon(QIcon())
             best = "  best" if rank == 0 else ""
             button.setText(f"{rank + 1}  IoU {prediction.ious[index]:.3f}{best}\n"
                            f"mask {index} ({SIZE_NAMES.get(index, index)})")

@@ -65,12 +65,12 @@ class OverlayItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         if self.overlay is None:
             return QRectF()
-        return QRectF(self.overlay.x, self.overlay.y, self.overlay.image.width(),
-                      self.overlay.image.height())
+        o = self.overlay
+        return QRectF(o.x, o.y, o.image.width() / o.scale, o.image.height() / o.scale)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if self.overlay is not None:
-            painter.drawImage(QPointF(self.overlay.x, self.overlay.y), self.overlay.image)
+            painter.drawImage(self.boundingRect(), self.overlay.image)
 
 
 class CanvasView(QGraphicsView):

@@ -5,15 +5,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QProgressDialog
 
 from ..annotations.mask_export import export_masks
-
-
-class _Signals(QObject):
-    progress = Signal(int)
-    done = Signal(object, str)  # summary or None, error message
+from .inbox import Inbox
 
 
 def run_mask_export(window, project, editor, whole_folder: bool, out: Path) -> threading.Thread:
@@ -26,8 +22,7 @@ def run_mask_export(window, project, editor, whole_folder: bool, out: Path) -> t
     dialog.setCancelButton(None)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(0)
-    signals = _Signals(dialog)
-    signals.progress.connect(dialog.setValue)
+    inbox = Inbox(dialog)  # the export thread reports through it
 
     def finished(summary, error: str) -> None:
         dialog.close()
@@ -39,15 +34,14 @@ def run_mask_export(window, project, editor, whole_folder: bool, out: Path) -> t
                 f"{summary.folder}", 15000)
         window.last_export = summary
 
-    signals.done.connect(finished)
-
     def work() -> None:
         try:
-            summary = export_masks(docs, project.labels, out, progress=signals.progress.emit)
+            summary = export_masks(docs, project.labels, out,
+                                   progress=lambda n: inbox.post(dialog.setValue, n))
         except (OSError, ValueError) as exc:
-            signals.done.emit(None, str(exc))
+            inbox.post(finished, None, str(exc))
             return
-        signals.done.emit(summary, "")
+        inbox.post(finished, summary, "")
 
     thread = threading.Thread(target=work, name="sam3-export", daemon=True)
     window.export_thread = thread

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 PREVIEW_SIDE = 2048  # longest side of the preview painted when zoomed out
+THUMB_BASE_SIDE = 320  # longest side of the picture candidate thumbnails are made from
 
 
 @dataclass
@@ -21,6 +22,7 @@ class PhotoImages:
     full: QImage
     preview: QImage
     preview_scale: float  # preview pixels per image pixel
+    thumb_base: np.ndarray  # small RGB copy for the candidate thumbnails
     _buffers: tuple = ()
 
 
@@ -40,30 +42,43 @@ def photo_images(rgb: np.ndarray) -> PhotoImages:
                            interpolation=cv2.INTER_AREA)
     else:
         small = rgb
-    return PhotoImages(rgb_to_qimage(rgb), rgb_to_qimage(small), scale, (rgb, small))
+    base_scale = min(1.0, THUMB_BASE_SIDE / max(width, height))
+    thumb_base = cv2.resize(small, (max(1, round(width * base_scale)),
+                                    max(1, round(height * base_scale))),
+                            interpolation=cv2.INTER_AREA)
+    return PhotoImages(rgb_to_qimage(rgb), rgb_to_qimage(small), scale, thumb_base, (rgb, small))
 
 
 @dataclass
 class Overlay:
-    """A coloured, see-through mask cut to its bounding box, with its position."""
+    """A coloured, see-through mask cut to its bounding box, placed at (x, y) in image
+    pixels; ``scale`` is overlay pixels per image pixel (below 1 when made for a zoomed-out
+    view, so a 12 MP mask costs what the screen shows, not what the photo holds)."""
 
     image: QImage
     x: int
     y: int
+    scale: float = 1.0
 
 
 def mask_overlay(mask: np.ndarray, colour: tuple[int, int, int], alpha: int = 110,
-                 region: tuple[int, int, int, int] | None = None,
-                 outline: bool = True) -> Overlay | None:
-    """Premultiplied ARGB of ``mask`` inside ``region`` (x0, y0, x1, y1), or its bbox."""
-    if region is None:
-        rows = np.flatnonzero(mask.any(axis=1))
-        if rows.size == 0:
-            return None
-        cols = np.flatnonzero(mask.any(axis=0))
-        region = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
-    x0, y0, x1, y1 = region
+                 outline: bool = True, scale: float = 1.0) -> Overlay | None:
+    """Overlay of a full-size mask (an accepted instance), cut to its bounding box."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    x0, y0, x1, y1 = int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
     part = mask[y0:y1, x0:x1]
+    if scale < 1.0:
+        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        part = cv2.resize(part.view(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+    return part_overlay(part, x0, y0, colour, alpha, outline, min(scale, 1.0))
+
+
+def part_overlay(part: np.ndarray, x0: int, y0: int, colour: tuple[int, int, int],
+                 alpha: int = 110, outline: bool = True, scale: float = 1.0) -> Overlay | None:
+    """Premultiplied ARGB of a mask already cut to its region (and sampled at ``scale``)."""
     if not part.any():
         return None
     r, g, b = colour
@@ -80,17 +95,22 @@ def mask_overlay(mask: np.ndarray, colour: tuple[int, int, int], alpha: int = 11
     height, width = part.shape
     image = QImage(buf.data, width, height, 4 * width, QImage.Format.Format_ARGB32_Premultiplied)
     image._keep = buf  # noqa: SLF001
-    return Overlay(image, x0, y0)
+    return Overlay(image, x0, y0, scale)
 
 
-def candidate_thumbnail(preview_rgb: np.ndarray, logits: np.ndarray,
-                        colour: tuple[int, int, int], side: int = 150) -> QImage:
-    """A small picture of one candidate: the photo with the low-res mask over it."""
-    height, width = preview_rgb.shape[:2]
+def candidate_thumbnails(base_rgb: np.ndarray, logits: np.ndarray,
+                         colour: tuple[int, int, int], side: int = 150) -> list[QImage]:
+    """Small pictures of each candidate: the photo, tinted where the low-res mask is."""
+    height, width = base_rgb.shape[:2]
     scale = side / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    thumb = cv2.resize(preview_rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    mask = cv2.resize(logits, size, interpolation=cv2.INTER_LINEAR) > 0
-    thumb[mask] = thumb[mask] * 0.45 + np.array(colour, np.float32) * 0.55
-    thumb[~mask] *= 0.75
-    return rgb_to_qimage(thumb.astype(np.uint8))
+    small = cv2.resize(base_rgb, size, interpolation=cv2.INTER_AREA)
+    dimmed = cv2.convertScaleAbs(small, alpha=0.75)
+    tinted = cv2.addWeighted(small, 0.45, np.full_like(small, colour), 0.55, 0)
+    thumbs = []
+    for candidate in logits:
+        mask = cv2.resize(candidate, size, interpolation=cv2.INTER_LINEAR) > 0
+        out = dimmed.copy()
+        out[mask] = tinted[mask]
+        thumbs.append(rgb_to_qimage(out))
+    return thumbs

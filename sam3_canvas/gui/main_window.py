@@ -47,7 +47,7 @@ class MainWindow(QMainWindow):
         self.predict_request = 0
         self.selected_instance = -1
         self.model_loading = False
-        self._overlays: dict[int, tuple] = {}  # instance id -> (instance, overlay, selected)
+        self._overlays: dict[int, tuple] = {}  # id -> (instance, overlay, selected, scale)
         self._candidate_overlays: dict[int, object] = {}  # candidate index -> overlay
 
         self.canvas = CanvasView(self)
@@ -133,8 +133,10 @@ class MainWindow(QMainWindow):
         b.imageFailed.connect(self._image_failed)
         b.encodedReady.connect(self._encoded)
         b.predictionReady.connect(self._predicted)
+        b.thumbnailsReady.connect(self._thumbnails_ready)
         b.predictionFailed.connect(lambda r, p, m: self.statusBar().showMessage(m, 8000))
         b.stateChanged.connect(lambda path, state: self.files.set_state(path.name, state))
+        self.canvas.zoomChanged.connect(self._zoomed)
         self.canvas.clicked.connect(self._clicked)
         self.canvas.boxDrawn.connect(self._box)
         self.candidates.chosen.connect(lambda i: self.editor and self.editor.select_candidate(i))
@@ -286,12 +288,32 @@ class MainWindow(QMainWindow):
         if self.editor is not None and self.instances.current_id() >= 0:
             self.history.push(self.editor.cmd_delete(self.instances.current_id()))
 
+    def _thumbnails_ready(self, request, thumbnails) -> None:
+        if request == self.predict_request and self.editor is not None and \
+                self.editor.prediction is not None:
+            self.candidates.show_thumbnails(thumbnails)
+
+    def _zoomed(self, scale: float) -> None:
+        """Overlays are made at the view's scale; zooming in past one makes a sharper one."""
+        self.bridge.display_scale = scale
+        if self.editor is not None and self.editor.doc is not None and any(
+                cached[3] < min(scale, 1.0) * 0.8 for cached in self._overlays.values()):
+            self._overlays.clear()
+            self._show_instances()
+        overlay = self.canvas.candidate.overlay
+        if overlay is not None and overlay.scale < min(scale, 1.0) * 0.8 and \
+                self.editor is not None and self.editor.prediction is not None:
+            self._candidate_overlays = {}
+            self._editor_changed("candidate")
+
     def _predicted(self, request, path, prediction, overlay) -> None:
         if request != self.predict_request or self.editor is None:
             return  # stale: a newer prompt is on its way
+        if prediction.prompt != self.editor.prompt:
+            return
+        self.canvas.set_candidate(overlay)  # the overlay first: it is what the user waits for
+        self._candidate_overlays = {prediction.best_index: overlay}
         if self.editor.set_prediction(prediction):
-            self.canvas.set_candidate(overlay)
-            self._candidate_overlays = {prediction.best_index: overlay}
             self.status_times.setText(
                 f"{self.status_times.text().split('  ')[0]}  decode: "
                 f"{prediction.timings['decode']:.0f} ms")
@@ -309,13 +331,12 @@ class MainWindow(QMainWindow):
             else:
                 self.predict_request = self.worker.predict(editor.image, editor.prompt)
         elif what == "prediction":
-            preview = self.photo._buffers[1] if self.photo is not None else None
-            self.candidates.show_prediction(editor.prediction, preview, editor.candidate)
+            self.candidates.show_prediction(editor.prediction, editor.candidate)
         elif what == "candidate":
             overlays = self._candidate_overlays
             if editor.candidate not in overlays:
-                overlays[editor.candidate] = candidate_overlay(editor.prediction,
-                                                               editor.candidate)
+                overlays[editor.candidate] = candidate_overlay(
+                    editor.prediction, editor.candidate, self.bridge.display_scale)
             self.canvas.set_candidate(overlays[editor.candidate])
             self.candidates.set_chosen(editor.candidate)
         elif what in ("document", "image"):
@@ -339,8 +360,10 @@ class MainWindow(QMainWindow):
             cached = self._overlays.get(inst.id)
             if cached is None or cached[0] is not inst or cached[2] != selected:
                 colour = labels.get(inst.label).colour if inst.label in labels else (128,) * 3
-                overlay = mask_overlay(inst.mask(), colour, alpha=160 if selected else 90)
-                cached = (inst, overlay, selected)
+                scale = min(self.bridge.display_scale, 1.0)
+                overlay = mask_overlay(inst.mask(), colour, alpha=160 if selected else 90,
+                                       scale=scale)
+                cached = (inst, overlay, selected, scale)
                 self._overlays[inst.id] = cached
             items.append((cached[1], inst.id, cached[1]))
         self.canvas.set_instances(items)

@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QVBoxLayout)
 from tqdm import tqdm
 
 from ..engine.errors import DownloadError
 from ..models.store import ModelStore
+from .inbox import Inbox
 
 
 class DownloadCancelled(Exception):
     pass
-
-
-class _Signals(QObject):
-    progress = Signal(int, int, str)  # bytes done, bytes total, file
-    finished = Signal(bool, str)  # ok, message
 
 
 def progress_class(report, cancelled: threading.Event):
@@ -83,9 +78,7 @@ class ModelDialog(QDialog):
         for button in (self.download, self.cancel, self.disk, self.skip):
             row.addWidget(button)
         layout.addLayout(row)
-        self.signals = _Signals(self)
-        self.signals.progress.connect(self._progress)
-        self.signals.finished.connect(self._finished)
+        self.inbox = Inbox(self)  # the download thread reports through it
         self.download.clicked.connect(self.start_download)
         self.cancel.clicked.connect(self._cancel.set)
         self.disk.clicked.connect(self._pick_folder)
@@ -100,7 +93,9 @@ class ModelDialog(QDialog):
         self.download.setEnabled(False)
         self.cancel.setEnabled(True)
         self.status.setText(f"Downloading sam3-tracker {variant}…")
-        tqdm_class = progress_class(self.signals.progress.emit, self._cancel)
+        tqdm_class = progress_class(
+            lambda done, total, name: self.inbox.post(self._progress, done, total, name),
+            self._cancel)
 
         def work():
             try:
@@ -110,9 +105,9 @@ class ModelDialog(QDialog):
                 cancelled = self._cancel.is_set()
                 message = ("Cancelled. The part already downloaded is kept; Download resumes "
                            "it." if cancelled else str(exc))
-                self.signals.finished.emit(False, message)
+                self.inbox.post(self._finished, False, message)
                 return
-            self.signals.finished.emit(True, variant)
+            self.inbox.post(self._finished, True, variant)
 
         self._thread = threading.Thread(target=work, name="sam3-download", daemon=True)
         self._thread.start()
