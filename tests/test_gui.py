@@ -200,7 +200,7 @@ def test_switching_images_during_a_slow_encode(qtbot, make_window, folder, tmp_p
 
 
 def test_close_during_an_encode_is_clean(qtbot, make_window, folder, tmp_path):
-    slow = fake_models.write_tracker_pack(tmp_path / "slower", encoder_work=200)
+    slow = fake_models.write_tracker_pack(tmp_path / "slower", encoder_work=400)  # ~5 s
     window = make_window(slow)
     open_and_wait(qtbot, window, folder / "banana1.jpg", model=False)
     qtbot.waitUntil(lambda: window.worker.busy, timeout=20000)
