@@ -321,3 +321,33 @@ def test_the_qt_binding_does_not_leak_none(qapp):
     for _ in range(20000):
         qapp.processEvents()
     assert abs(sys.getrefcount(None) - before) < 100
+
+
+def test_the_command_opens_an_image_in_its_folder(qtbot, folder, fake_pack, tmp_path,
+                                                   monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from sam3_canvas.gui.main import run_app
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # QSettings go here
+    monkeypatch.setenv("SAM3_CANVAS_CACHE", str(tmp_path / "cache"))
+    seen = {}
+    deadline = time.monotonic() + 30
+
+    def check():
+        window = next((w for w in QApplication.topLevelWidgets()
+                       if isinstance(w, MainWindow) and w.isVisible()), None)
+        ready = window is not None and window.photo is not None and window.segmenter is not None
+        if ready or time.monotonic() > deadline:
+            if window is not None:
+                seen.update(image=window.editor.image.name if window.editor else None,
+                            files=window.files.list.count(), model=window.status_model.text())
+                window.close()
+            QApplication.instance().quit()
+        else:
+            QTimer.singleShot(20, check)
+
+    QTimer.singleShot(20, check)
+    assert run_app([str(folder / "teddy.jpg"), "--model-dir", str(fake_pack)]) == 0
+    assert seen["image"] == "teddy.jpg" and seen["files"] == len(NAMES)
+    assert "on cpu" in seen["model"]
