@@ -4,7 +4,8 @@ It speaks the part of the hub protocol that ``huggingface_hub`` uses to download
 /api/models/<repo>/paths-info/<rev>`` (sizes and LFS sha256), ``HEAD``/``GET
 /<repo>/resolve/<rev>/<path>`` with ETag, X-Repo-Commit and Range support. Behaviours a test can
 switch on: ``cut_after`` drops the connection after N bytes of the next GET (an interrupted
-transfer), ``corrupt`` serves changed bytes under the true sha256.
+transfer), ``corrupt`` serves changed bytes under the true sha256, ``bytes_per_second`` slows
+downloads down.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class StandInHub:
         self.files = dict(files)
         self.cut_after: int | None = None
         self.corrupt: set[str] = set()
+        self.bytes_per_second: float | None = None  # throttle GETs (to let a cancel land)
         self.requests: list[tuple[str, str, dict]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -112,6 +114,16 @@ class StandInHub:
                     self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(2)
+                    return
+                if hub.bytes_per_second:
+                    import time
+                    step = 1 << 20
+                    for at in range(0, len(body), step):
+                        try:
+                            self.wfile.write(body[at:at + step])
+                        except (BrokenPipeError, ConnectionResetError):
+                            return  # the client went away (a cancelled download)
+                        time.sleep(step / hub.bytes_per_second)
                     return
                 self.wfile.write(body)
 

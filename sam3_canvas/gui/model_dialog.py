@@ -26,6 +26,7 @@ class DownloadCancelled(Exception):
 def progress_class(report, cancelled: threading.Event):
     class Progress(tqdm):
         def __init__(self, *args, **kwargs):
+            self.label = str(kwargs.get("desc") or "")  # a disabled tqdm keeps no desc
             kwargs["disable"] = True
             super().__init__(*args, **kwargs)
 
@@ -33,7 +34,7 @@ def progress_class(report, cancelled: threading.Event):
             if cancelled.is_set():
                 raise DownloadCancelled("cancelled by the user")
             self.n += n
-            report(int(self.n), int(self.total or 0), str(self.desc or ""))
+            report(int(self.n), int(self.total or 0), self.label)
 
     return Progress
 

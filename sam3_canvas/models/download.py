@@ -1,9 +1,11 @@
 """Downloading a model pack with huggingface_hub: staged, verified, installed only when whole.
 
 1. Ask the hub for each file's exact size and (for LFS files) sha256 (``get_paths_info``).
-2. ``hf_hub_download`` each file into a staging folder beside the destination. An interrupted
-   transfer leaves its ``.incomplete`` file there and the next attempt resumes it with an HTTP
-   Range request (huggingface_hub's own mechanism).
+2. Fetch each file into a staging folder beside the destination with huggingface_hub's own
+   transport (``hf_hub_url``, ``http_get``: headers, auth, redirects, retries). The partial file
+   (``<name>.part``) is ours, not a temporary of huggingface_hub's: huggingface_hub 2.x deletes
+   its partial file when a call fails, so a cancelled or killed download would start over; here
+   the next attempt continues from the last byte written, with an HTTP Range request.
 3. Check every staged file's size and sha256 against step 1; a mismatch deletes the file and
    fails with the file's name.
 4. Write a manifest and move the staging folder into place with one rename. Until then the
@@ -116,8 +118,6 @@ def download_pack(store: ModelStore, name: str, variant: str | None = None,
                   endpoint: str | None = None, token: str | None = None,
                   progress: bool = True, tqdm_class=None) -> Path:
     """Download, verify and install one variant of a pack; returns the installed folder."""
-    from huggingface_hub import hf_hub_download
-
     pack = store.catalogue.get(name)
     chosen = pack.variant(variant)
     target = store.pack_dir(name, chosen.name)
@@ -140,9 +140,7 @@ def download_pack(store: ModelStore, name: str, variant: str | None = None,
         staged = staging / item.path
         if not (staged.is_file() and staged.stat().st_size == remote.size):
             try:
-                hf_hub_download(pack.repo, item.path, revision=pack.revision,
-                                local_dir=staging, endpoint=endpoint, token=token,
-                                **({"tqdm_class": tqdm_class} if tqdm_class else {}))
+                _fetch(pack, item, remote, staged, endpoint, token, tqdm_class)
             except Exception as exc:
                 raise DownloadError(
                     f"{item.path}: {_classify(exc)}; run the same command again to resume, or "
@@ -160,6 +158,28 @@ def download_pack(store: ModelStore, name: str, variant: str | None = None,
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     _install(staging, target)
     return target
+
+
+def _fetch(pack: Pack, item: PackFile, remote: RemoteFile, staged: Path,
+           endpoint: str | None, token: str | None, tqdm_class) -> None:
+    """Download one file into ``staged``, continuing a ``.part`` file left by an earlier try."""
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers
+
+    part = staged.with_name(staged.name + ".part")
+    part.parent.mkdir(parents=True, exist_ok=True)
+    url = hf_hub_url(pack.repo, item.path, revision=pack.revision, endpoint=endpoint)
+    with open(part, "ab") as fh:
+        done = fh.tell()
+        if done > remote.size:  # a different file than the hub's now: start over
+            fh.truncate(0)
+            done = 0
+        if done < remote.size:
+            http_get(url, fh, resume_size=done, headers=build_hf_headers(token=token),
+                     expected_size=remote.size, displayed_filename=item.name,
+                     tqdm_class=tqdm_class)
+    os.replace(part, staged)
 
 
 def _unpack_archives(staging: Path, archives: list[PackFile]) -> None:
