@@ -89,7 +89,8 @@ def test_click_three_candidates_pick_accept(qtbot, make_window, folder, truth, t
     # the panel shows the three candidates best first, with their IoU and the presence
     texts = [b.text() for b in window.candidates.buttons]
     assert texts[0].startswith("1  IoU 0.910  best") and "IoU 0.770" in texts[1]
-    assert all(not b.icon().isNull() for b in window.candidates.buttons)
+    qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in window.candidates.buttons),
+                    timeout=10000)  # the thumbnails follow the overlay
     assert "Object presence: 100.0%" in window.candidates.presence.text()
     assert window.canvas.candidate.overlay is not None
     # key 3 picks the third-ranked candidate (mask 0, the eroded one); key 1 the best again
@@ -323,31 +324,94 @@ def test_the_qt_binding_does_not_leak_none(qapp):
     assert abs(sys.getrefcount(None) - before) < 100
 
 
-def test_the_command_opens_an_image_in_its_folder(qtbot, folder, fake_pack, tmp_path,
-                                                   monkeypatch):
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+ENTRY_POINT = r"""
+import json, os, sys, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from sam3_canvas.gui.main import run_app
+from sam3_canvas.gui.main_window import MainWindow
+app = QApplication([])
+seen = {}
+deadline = time.monotonic() + 30
+def check():
+    window = next((w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()), None)
+    ready = window is not None and window.photo is not None and window.segmenter is not None
+    if ready or time.monotonic() > deadline:
+        if window is not None:
+            seen.update(image=window.editor.image.name if window.editor else None,
+                        files=window.files.list.count(), model=window.status_model.text())
+            window.close()
+        app.quit()
+    else:
+        QTimer.singleShot(20, check)
+QTimer.singleShot(20, check)
+code = run_app(sys.argv[1:])
+print(json.dumps({"exit": code, **seen}))
+"""
 
-    from sam3_canvas.gui.main import run_app
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # QSettings go here
-    monkeypatch.setenv("SAM3_CANVAS_CACHE", str(tmp_path / "cache"))
-    seen = {}
-    deadline = time.monotonic() + 30
 
-    def check():
-        window = next((w for w in QApplication.topLevelWidgets()
-                       if isinstance(w, MainWindow) and w.isVisible()), None)
-        ready = window is not None and window.photo is not None and window.segmenter is not None
-        if ready or time.monotonic() > deadline:
-            if window is not None:
-                seen.update(image=window.editor.image.name if window.editor else None,
-                            files=window.files.list.count(), model=window.status_model.text())
-                window.close()
-            QApplication.instance().quit()
-        else:
-            QTimer.singleShot(20, check)
-
-    QTimer.singleShot(20, check)
-    assert run_app([str(folder / "teddy.jpg"), "--model-dir", str(fake_pack)]) == 0
-    assert seen["image"] == "teddy.jpg" and seen["files"] == len(NAMES)
+def test_the_command_opens_an_image_in_its_folder(folder, fake_pack, tmp_path):
+    import json
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "SAM3_CANVAS_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-c", ENTRY_POINT, str(folder / "teddy.jpg"),
+                             "--model-dir", str(fake_pack)], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["exit"] == 0 and seen["image"] == "teddy.jpg" and seen["files"] == len(NAMES)
     assert "on cpu" in seen["model"]
+
+
+def test_zoom_pan_and_sharper_overlays(qtbot, make_window, folder, fake_pack):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+    big = folder / "big.jpg"  # larger than the screen: the overlay is made below full scale
+    Image.open(folder / "llama.jpg").resize((3000, 2170)).save(big)
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, big)
+    canvas = window.canvas
+    fit_scale = canvas.transform().m11()
+    assert fit_scale < 0.5
+    click_image(window, 1500, 1100)
+    wait_prediction(qtbot, window)
+    first = canvas.candidate.overlay
+    assert first.scale == pytest.approx(min(fit_scale, 1.0), rel=1e-6)
+    centre = QPointF(canvas.viewport().width() / 2, canvas.viewport().height() / 2)
+    for _ in range(8):  # wheel: zoom in around the cursor
+        wheel = QWheelEvent(centre, canvas.viewport().mapToGlobal(centre), QPoint(0, 0),
+                            QPoint(0, 120), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(canvas.viewport(), wheel)
+    zoomed = canvas.transform().m11()
+    assert zoomed == pytest.approx(fit_scale * 1.25 ** 8, rel=1e-6) and zoomed > 1.0
+    # zoomed in past the overlay's scale: a sharper overlay of the same candidate replaces it
+    assert canvas.candidate.overlay is not first and canvas.candidate.overlay.scale == 1.0
+    # space + drag pans (and does not draw a box)
+    before = canvas.horizontalScrollBar().value()
+    QTest.keyPress(canvas, Qt.Key.Key_Space)
+    drag_image(window, (1500, 1100), (1460, 1100))
+    QTest.keyRelease(canvas, Qt.Key.Key_Space)
+    assert canvas.horizontalScrollBar().value() != before
+    assert window.editor.prompt.box is None
+    QTest.keyClick(window, Qt.Key.Key_F)  # fit again
+    assert canvas.transform().m11() == pytest.approx(fit_scale, rel=1e-3)
+
+
+def test_selecting_an_instance_highlights_it(qtbot, make_window, folder, fake_pack):
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, folder / "teddy.jpg")
+    click_image(window, 100, 100)
+    wait_prediction(qtbot, window)
+    window.accept_candidate()
+    (key, item), = window.canvas.instance_items.values()
+    plain_alpha = item.overlay.image.pixelColor(item.overlay.image.width() // 2,
+                                                item.overlay.image.height() // 2).alpha()
+    window.instances.list.setCurrentRow(0)
+    (key, item), = window.canvas.instance_items.values()
+    selected_alpha = item.overlay.image.pixelColor(item.overlay.image.width() // 2,
+                                                   item.overlay.image.height() // 2).alpha()
+    assert selected_alpha > plain_alpha
