@@ -10,9 +10,10 @@ import argparse
 import sys
 
 from ..engine.errors import Sam3CanvasError
-from . import models_cmd, segment_cmd
+from . import dataset_cmd, models_cmd, segment_cmd
 
-SUBCOMMANDS = {"segment": segment_cmd, "models": models_cmd}
+SUBCOMMANDS = {"segment": segment_cmd, "models": models_cmd, "export": dataset_cmd,
+               "import": dataset_cmd}
 EXIT_USER_ERROR = 2
 
 
@@ -22,8 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="SAM3 annotation, locally on ONNX Runtime. With no sub-command (or a "
                     "folder or image path) the desktop app opens.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in SUBCOMMANDS.items():
-        module.add_parser(sub)
+    segment_cmd.add_parser(sub)
+    models_cmd.add_parser(sub)
+    dataset_cmd.add_parsers(sub)
     return parser
 
 

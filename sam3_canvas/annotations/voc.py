@@ -1,0 +1,140 @@
+"""Pascal VOC segmentation: ``SegmentationClass`` and ``SegmentationObject`` palette PNGs.
+
+``SegmentationClass/<stem>.png``: pixel = class index (0 background), the VOC colour map;
+``SegmentationObject/<stem>.png``: pixel = instance number (1, 2, ... in drawing order);
+``labelmap.txt`` lists the classes (index = line number, background first) and
+``ImageSets/Segmentation/default.txt`` the images. Masks are kept pixel for pixel; where two
+instances overlap, the later one wins (VOC has one label per pixel), and the exporter says so.
+VOC's 255 "void" border is not written; on import 255 is ignored.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..app.document import Document, Instance
+from ..app.labels import LabelSet
+from ..fsutil import atomic_write_bytes, atomic_write_text
+from . import rle as rle_codec
+from .dataset import ExportReport, ImportReport, find_image, new_document, staged_folder
+
+VOC_CLASSES = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
+               "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person",
+               "pottedplant", "sheep", "sofa", "train", "tvmonitor"]
+
+
+def voc_palette() -> list[int]:
+    """The standard VOC colour map (bit interleaving of the index)."""
+    palette = []
+    for index in range(256):
+        r = g = b = 0
+        c = index
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def _png(array: np.ndarray) -> bytes:
+    image = Image.fromarray(array.astype(np.uint8), "P")
+    image.putpalette(voc_palette())
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def export_voc(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
+               copy_images: bool = False) -> ExportReport:
+    report = ExportReport(Path(out))
+    for doc in docs:
+        for inst in doc.instances:
+            labels.add(inst.label)
+    if len(labels) > 254 or max((len(d.instances) for d in docs), default=0) > 254:
+        raise ValueError("VOC label maps hold at most 254 classes and 254 instances per image")
+    with staged_folder(out) as tmp:
+        for sub in ("SegmentationClass", "SegmentationObject", "ImageSets/Segmentation"):
+            (tmp / sub).mkdir(parents=True)
+        for doc in docs:
+            classes = np.zeros((doc.height, doc.width), np.uint8)
+            objects = np.zeros((doc.height, doc.width), np.uint8)
+            covered = np.zeros((doc.height, doc.width), bool)
+            for number, inst in enumerate(doc.instances, 1):
+                mask = inst.mask()
+                overlap = int((mask & covered).sum())
+                if overlap:
+                    report.warnings.append(f"{doc.image_file} instance {inst.id}: overlaps an "
+                                           f"earlier one on {overlap} px; VOC keeps the later")
+                covered |= mask
+                classes[mask] = labels.class_id(inst.label)
+                objects[mask] = number
+            stem = Path(doc.image_file).stem
+            atomic_write_bytes(tmp / "SegmentationClass" / f"{stem}.png", _png(classes))
+            atomic_write_bytes(tmp / "SegmentationObject" / f"{stem}.png", _png(objects))
+            if copy_images:
+                (tmp / "JPEGImages").mkdir(exist_ok=True)
+                shutil.copy2(images_dir / doc.image_file, tmp / "JPEGImages" / doc.image_file)
+            report.images += 1
+            report.instances += len(doc.instances)
+        atomic_write_text(tmp / "ImageSets" / "Segmentation" / "default.txt",
+                          "\n".join(Path(d.image_file).stem for d in docs) + "\n")
+        atomic_write_text(tmp / "labelmap.txt", "\n".join(["background"] + labels.names) + "\n")
+    return report
+
+
+def _class_names(folder: Path) -> list[str]:
+    for name in ("labelmap.txt", "class_names.txt", "labels.txt"):
+        path = folder / name
+        if path.is_file():
+            names = [line.split(":")[0].strip() for line in path.read_text().splitlines()
+                     if line.strip() and not line.startswith("#")]
+            return names if names and names[0] in ("background", "_background_") else \
+                ["background"] + names
+    return VOC_CLASSES
+
+
+def import_voc(folder: str | Path, images_dir: Path) -> ImportReport:
+    folder = Path(folder)
+    names = _class_names(folder)
+    report = ImportReport(labels=names[1:])
+    for obj_png in sorted((folder / "SegmentationObject").glob("*.png")):
+        image = find_image(images_dir, obj_png.stem)
+        if image is None:
+            report.problems.append(f"{obj_png}: no image {obj_png.stem}.* in {images_dir}")
+            continue
+        class_png = folder / "SegmentationClass" / obj_png.name
+        try:
+            objects = np.asarray(Image.open(obj_png))
+            classes = np.asarray(Image.open(class_png))
+        except OSError as exc:
+            report.problems.append(f"{obj_png}: cannot be read with its class map ({exc})")
+            continue
+        doc = new_document(image)
+        if objects.shape != (doc.height, doc.width) or classes.shape != objects.shape:
+            report.problems.append(f"{obj_png}: {objects.shape} does not match the image "
+                                   f"({doc.height} x {doc.width})")
+            continue
+        for number in sorted(set(np.unique(objects)) - {0, 255}):
+            mask = objects == number
+            values, counts = np.unique(classes[mask], return_counts=True)
+            keep = (values != 0) & (values != 255)
+            if not keep.any():
+                report.problems.append(f"{obj_png}: object {number} has no class")
+                continue
+            cls = int(values[keep][np.argmax(counts[keep])])
+            if cls >= len(names):
+                report.problems.append(f"{obj_png}: object {number} has class {cls}, not in "
+                                       "the class list")
+                continue
+            doc.insert(Instance(doc.next_id(), names[cls], rle_codec.encode(mask),
+                                source={"kind": "import", "format": "voc",
+                                        "file": obj_png.name, "object": int(number)}))
+        report.documents.append(doc)
+    return report

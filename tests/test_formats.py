@@ -1,0 +1,259 @@
+"""Datasets out and in, measured on real masks that nobody here made.
+
+Every GrabCut mask goes out in each format and back in; the 128 band of the ground truth is
+ignored when scoring. Exact formats must give IoU 1.0; polygon formats are held to floors
+(the figures themselves are printed by bench/bench_formats.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools.coco import COCO
+
+from sam3_canvas.app.datasets import export_project, import_into_project
+from sam3_canvas.app.document import Document, Instance
+from sam3_canvas.app.project import Project
+from tests.conftest import shared
+
+POLYGON_FLOOR_MEAN = 0.995
+POLYGON_FLOOR_WORST = 0.99
+
+
+def _truth(name: str) -> tuple[np.ndarray, np.ndarray]:
+    gt = np.asarray(Image.open(shared(f"grabcut/masks/{Path(name).stem}.png")))
+    return gt == 255, gt != 128  # object, pixels that count
+
+
+@pytest.fixture(scope="module")
+def grabcut(tmp_path_factory) -> Path:
+    """A folder of the 50 GrabCut photos, each annotated with its ground-truth mask."""
+    folder = tmp_path_factory.mktemp("grabcut")
+    project = Project(folder, images=[])
+    for image in sorted(shared("grabcut/images").glob("*.jpg")):
+        shutil.copy(image, folder / image.name)
+        mask, _ = _truth(image.name)
+        doc = Document(image.name, mask.shape[1], mask.shape[0])
+        label = "person" if image.name.startswith("person") else "object"
+        doc.insert(Instance.from_mask(1, label, mask))
+        project.labels.add(label)
+        project.save(doc)
+    project.save_labels()
+    return folder
+
+
+def _fresh_copy(folder: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "again"
+    target.mkdir()
+    for image in folder.glob("*.jpg"):
+        shutil.copy(image, target / image.name)
+    return target
+
+
+def _round_trip(grabcut, tmp_path, fmt, **options):
+    out = tmp_path / f"out-{fmt}"
+    report = export_project(Project(grabcut), fmt, out, **options)
+    target = _fresh_copy(grabcut, tmp_path)
+    imported = import_into_project(Project(target), fmt, out)
+    assert not imported.problems, imported.problems
+    ious, labels = {}, {}
+    for doc in Project(target).images and [Project(target).document(p)
+                                           for p in Project(target).images]:
+        (inst,) = doc.instances
+        mask = inst.mask()
+        truth, valid = _truth(doc.image_file)
+        ious[doc.image_file] = ((mask & truth) & valid).sum() / ((mask | truth) & valid).sum()
+        labels[doc.image_file] = inst.label
+    assert len(ious) == 50
+    assert all(labels[n] == ("person" if n.startswith("person") else "object") for n in labels)
+    return report, ious
+
+
+@pytest.mark.parametrize("fmt, options", [("coco", {}), ("png", {}), ("voc", {})])
+def test_exact_formats_give_every_mask_back(grabcut, tmp_path, fmt, options):
+    report, ious = _round_trip(grabcut, tmp_path, fmt, **options)
+    assert report.images == 50 and report.instances == 50 and not report.warnings
+    assert min(ious.values()) == 1.0
+
+
+@pytest.mark.parametrize("fmt, options", [("coco", {"polygons": True}), ("yolo", {}),
+                                          ("labelme", {})])
+def test_polygon_formats_keep_shape_holes_and_parts(grabcut, tmp_path, fmt, options):
+    report, ious = _round_trip(grabcut, tmp_path, fmt, **options)
+    values = list(ious.values())
+    assert np.mean(values) >= POLYGON_FLOOR_MEAN and min(values) >= POLYGON_FLOOR_WORST
+    # holes are kept (keyholed); only those too small for a polygon are filled, and said so
+    for warning in report.warnings:
+        assert "holes too small" in warning and "instance 1" in warning
+
+
+def test_holes_and_parts_survive_polygons_exactly_enough():
+    from sam3_canvas.annotations.polygons import bridge_parts, mask_to_polygons, polygons_to_mask
+    yy, xx = np.mgrid[0:120, 0:200]
+    ring = (np.hypot(xx - 50, yy - 60) < 40) & (np.hypot(xx - 50, yy - 60) > 15)
+    square = (xx >= 120) & (xx < 180) & (yy >= 20) & (yy < 100)
+    mask = ring | square
+    found = mask_to_polygons(mask, tolerance=0.0)
+    assert len(found.parts) == 2 and found.holes == 1 and found.holes_kept == 1
+    back = polygons_to_mask(found.parts, 200, 120)
+    assert not back[60, 50]  # the hole is still a hole
+    assert (back ^ mask).sum() <= 0.01 * mask.sum()
+    single = polygons_to_mask([bridge_parts(found.parts)], 200, 120)  # YOLO: one ring
+    assert not single[60, 50] and (single ^ mask).sum() <= 0.02 * mask.sum()
+
+
+def test_real_coco_file_imports_and_exports_faithfully(tmp_path):
+    source = shared("coco_sample/panoptic_coco_detection_format.json")
+    folder = tmp_path / "coco"
+    folder.mkdir()
+    for image in shared("coco_sample").glob("*.jpg"):
+        shutil.copy(image, folder / image.name)
+    project = Project(folder)
+    report = import_into_project(project, "coco", source)
+    assert report.instances == 50 and not report.problems
+    reference = COCO(str(source))
+    crowd = [i for d in report.documents for i in d.instances if i.source["iscrowd"]]
+    assert len(crowd) == 3
+    for fmt_options in ({}, {"polygons": True}):
+        out = tmp_path / f"export-{len(fmt_options)}"
+        export_project(Project(folder), "coco", out, **fmt_options)
+        written = COCO(str(out / "annotations.json"))  # pycocotools reads what we wrote
+        assert len(written.getAnnIds()) == 50
+        by_name = {img["file_name"]: img for img in written.dataset["images"]}
+        for ref_ann in reference.dataset["annotations"]:
+            ref_img = reference.imgs[ref_ann["image_id"]]
+            ref_mask = reference.annToMask(ref_ann).astype(bool)
+            ref_label = reference.cats[ref_ann["category_id"]]["name"]
+            img_id = by_name[ref_img["file_name"]]["id"]
+            candidates = [a for a in written.loadAnns(written.getAnnIds(imgIds=[img_id]))
+                          if written.cats[a["category_id"]]["name"] == ref_label]
+            best = max(_iou(written.annToMask(a).astype(bool), ref_mask) for a in candidates)
+            if fmt_options:
+                assert best >= 0.98  # polygons of the real masks, tiny and crowd ones too
+            else:
+                assert best == 1.0
+
+
+def test_real_labelme_files_import_and_export(tmp_path):
+    folder = tmp_path / "voc"
+    folder.mkdir()
+    for image in shared("labelme_sample").glob("*.jpg"):
+        shutil.copy(image, folder / image.name)
+    report = import_into_project(Project(folder), "labelme", shared("labelme_sample"))
+    counts = {d.image_file: len(d.instances) for d in report.documents}
+    # group_id 0 joins two person shapes, and four sofa shapes, into one instance each
+    assert counts == {"2011_000003.jpg": 3, "2011_000006.jpg": 6, "2011_000025.jpg": 3}
+    assert sum("ignore (void) region" in p for p in report.problems) == 2
+    assert len(report.problems) == 2
+    first = {d.image_file: d for d in (Project(folder).document(folder / n) for n in counts)}
+    out = tmp_path / "labelme-out"
+    export_project(Project(folder), "labelme", out)
+    written = json.loads((out / "2011_000006.json").read_text())
+    assert {s["label"] for s in written["shapes"]} == {"person", "chair", "sofa"}
+    sofa_groups = {s["group_id"] for s in written["shapes"] if s["label"] == "sofa"}
+    assert len(sofa_groups) == 1 and None not in sofa_groups  # still one instance, 4 parts
+    again = tmp_path / "again"
+    again.mkdir()
+    for image in folder.glob("*.jpg"):
+        shutil.copy(image, again / image.name)
+    import_into_project(Project(again), "labelme", out)
+    for name, doc in first.items():
+        redone = Project(again).document(again / name)
+        assert [i.label for i in redone.instances] == [i.label for i in doc.instances]
+        for a, b in zip(doc.instances, redone.instances):
+            assert _iou(a.mask(), b.mask()) >= 0.98
+
+
+def _iou(a, b):
+    union = (a | b).sum()
+    return 1.0 if union == 0 else (a & b).sum() / union
+
+
+def test_bad_coco_input_is_reported_and_the_rest_imported(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    shutil.copy(shared("grabcut/images/teddy.jpg"), folder / "teddy.jpg")
+    w, h = Image.open(folder / "teddy.jpg").size
+    good = {"size": [h, w], "counts": _rle_counts(np.ones((h, w), bool))}
+    data = {"images": [{"id": 1, "file_name": "teddy.jpg", "width": w, "height": h},
+                       {"id": 2, "file_name": "missing.jpg", "width": 10, "height": 10}],
+            "categories": [{"id": 1, "name": "toy"}],
+            "annotations": [
+                {"id": 10, "image_id": 1, "category_id": 1, "segmentation": good},
+                {"id": 11, "image_id": 1, "category_id": 99, "segmentation": good},
+                {"id": 12, "image_id": 1, "category_id": 1,
+                 "segmentation": {"size": [h + 1, w], "counts": good["counts"]}},
+                {"id": 13, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 5, 5]]},
+                {"id": 14, "image_id": 2, "category_id": 1, "segmentation": good}]}
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps(data))
+    report = import_into_project(Project(folder), "coco", path)
+    text = "\n".join(report.problems)
+    assert report.instances == 1
+    assert "annotation 11: unknown category 99" in text
+    assert "annotation 12: RLE size" in text and "disagrees" in text
+    assert "annotation 13: a polygon needs at least three points" in text
+    assert "missing.jpg" in text and str(path) in text
+    path.write_text("{not json")
+    broken = import_into_project(Project(folder), "coco", path)
+    assert broken.instances == 0 and "not a readable COCO file" in broken.problems[0]
+
+
+def _rle_counts(mask):
+    from sam3_canvas.annotations import rle
+    return rle.encode(mask)["counts"]
+
+
+def test_bad_labelme_and_yolo_input(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    shutil.copy(shared("grabcut/images/teddy.jpg"), folder / "teddy.jpg")
+    w, h = Image.open(folder / "teddy.jpg").size
+    shapes = [{"label": "toy", "points": [[10, 10], [100, 10], [100, 100]],
+               "shape_type": "polygon"},
+              {"label": "toy", "points": [[10, 10], [20, 20]], "shape_type": "polygon"},
+              {"label": "x", "points": [[1, 1]], "shape_type": "point"}]
+    source = tmp_path / "lm"
+    source.mkdir()
+    (source / "teddy.json").write_text(json.dumps(
+        {"shapes": shapes, "imagePath": "teddy.jpg", "imageWidth": w, "imageHeight": h}))
+    (source / "broken.json").write_text("{")
+    report = import_into_project(Project(folder), "labelme", source)
+    text = "\n".join(report.problems)
+    assert report.instances == 1
+    assert "teddy.json: shape 2 (toy): a polygon needs at least three points" in text
+    assert "shape 3 (x): shape type 'point' is not an area" in text
+    assert "broken.json: not a readable labelme file" in text
+    yolo = tmp_path / "yolo"
+    (yolo / "labels").mkdir(parents=True)
+    (yolo / "classes.txt").write_text("toy\n")
+    (yolo / "labels" / "teddy.txt").write_text("0 0.1 0.1 0.5 0.1 0.5 0.5\n0 0.1 0.1\n"
+                                               "3 0.1 0.1 0.2 0.2 0.3 0.1\nzero one\n")
+    report = import_into_project(Project(folder), "yolo", yolo)
+    text = "\n".join(report.problems)
+    assert report.instances == 1
+    assert "line 2: a polygon needs at least three points" in text
+    assert "line 3: class 3 is not in the class list" in text and "line 4: not numbers" in text
+
+
+def test_a_failed_export_leaves_nothing_half_written(grabcut, tmp_path):
+    out = tmp_path / "dataset"
+    export_project(Project(grabcut), "voc", out)  # a previous, complete export
+    before = sorted(p.name for p in (out / "SegmentationClass").iterdir())
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copytree(grabcut / ".sam3-canvas", broken / ".sam3-canvas")
+    for image in list(grabcut.glob("*.jpg"))[:10]:  # most images are missing
+        shutil.copy(image, broken / image.name)
+    project = Project(broken, images=sorted(grabcut.glob("*.jpg")))
+    project.folder = broken
+    with pytest.raises(FileNotFoundError):
+        export_project(project, "voc", out, copy_images=True)
+    assert sorted(p.name for p in (out / "SegmentationClass").iterdir()) == before
+    assert not (out / "JPEGImages").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".dataset")] == []
