@@ -135,3 +135,34 @@ def test_models_list_and_path(tmp_path):
         assert variant in result.stdout
     result = cli("models", "--models-dir", tmp_path, "path", "sam3-tracker", "--variant", "fp16")
     assert result.stdout.strip() == str(tmp_path / "sam3-tracker" / "fp16")
+
+
+def test_export_and_import_commands(tmp_path):
+    import shutil
+    from sam3_canvas.app.document import Document, Instance
+    from sam3_canvas.app.project import Project
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(shared("grabcut/images/teddy.jpg"), folder / "teddy.jpg")
+    truth = np.asarray(Image.open(shared("grabcut/masks/teddy.png"))) == 255
+    project = Project(folder)
+    doc = Document("teddy.jpg", truth.shape[1], truth.shape[0])
+    doc.insert(Instance.from_mask(1, "toy", truth))
+    project.save(doc)
+    for fmt in ("coco", "yolo", "voc", "labelme", "png"):
+        result = cli("export", "--format", fmt, "--out", tmp_path / fmt, folder)
+        assert result.returncode == 0, result.stderr
+        assert f"exported 1 instances of 1 images as {fmt}" in result.stdout
+        fresh = tmp_path / f"in-{fmt}"
+        fresh.mkdir()
+        shutil.copy(folder / "teddy.jpg", fresh / "teddy.jpg")
+        source = tmp_path / fmt
+        result = cli("import", "--format", fmt, source, fresh)
+        assert result.returncode == 0, result.stderr
+        assert "imported 1 instances into 1 images" in result.stdout
+        (inst,) = Project(fresh).document(fresh / "teddy.jpg").instances
+        assert inst.label == "toy"
+    result = cli("import", "--format", "coco", tmp_path / "nothing.json", folder)
+    assert result.returncode == 2 and "no such file" in result.stderr
+    result = cli("export", "--format", "coco", "--out", tmp_path / "x", tmp_path / "nowhere")
+    assert result.returncode == 2 and "not a folder of images" in result.stderr

@@ -415,3 +415,28 @@ def test_selecting_an_instance_highlights_it(qtbot, make_window, folder, fake_pa
     selected_alpha = item.overlay.image.pixelColor(item.overlay.image.width() // 2,
                                                    item.overlay.image.height() // 2).alpha()
     assert selected_alpha > plain_alpha
+
+
+def test_export_a_dataset_and_import_one(qtbot, make_window, folder, fake_pack, tmp_path):
+    from pycocotools.coco import COCO
+    window = make_window(fake_pack)
+    open_and_wait(qtbot, window, folder / "teddy.jpg")
+    window.editor.set_label("toy")
+    click_image(window, 100, 100)
+    wait_prediction(qtbot, window)
+    window.accept_candidate()
+    out = tmp_path / "coco"
+    window.export_dataset("coco", out, polygons=True)
+    qtbot.waitUntil(lambda: getattr(window, "last_export", None) is not None, timeout=20000)
+    written = COCO(str(out / "annotations.json"))
+    (ann,) = written.loadAnns(written.getAnnIds())
+    mask = written.annToMask(ann).astype(bool)
+    expected = window.editor.doc.instances[0].mask()
+    assert (mask & expected).sum() / (mask | expected).sum() > 0.99
+    # import the same file back: the image now has two instances, shown at once
+    window.import_dataset("coco", out / "annotations.json")
+    qtbot.waitUntil(lambda: getattr(window, "last_import", None) is not None, timeout=20000)
+    assert window.last_import.instances == 1 and not window.last_import.problems
+    assert [i.label for i in window.editor.doc.instances] == ["toy", "toy"]
+    assert window.instances.list.count() == 2 and len(window.canvas.instance_items) == 2
+    assert not window.history.group.canUndo()  # the old history referred to replaced objects

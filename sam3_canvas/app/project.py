@@ -73,6 +73,12 @@ class Project:
         self._documents[image.name] = doc
         return doc
 
+    def reload(self) -> None:
+        """Forget the documents and labels held in memory (after another writer, an import,
+        changed the files); the next ``document()`` reads them again."""
+        self._documents.clear()
+        self.labels = self._load_labels()
+
     def has_annotations(self, image: Path) -> bool:
         doc = self._documents.get(image.name)
         if doc is not None:

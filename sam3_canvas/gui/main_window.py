@@ -90,8 +90,10 @@ class MainWindow(QMainWindow):
         action(file, "Open image…", self._ask_image)
         action(file, "Load classes file…", self._ask_classes)
         file.addSeparator()
-        action(file, "Export mask PNGs (this image)…", lambda: self.export_masks(False))
-        action(file, "Export mask PNGs (whole folder)…", lambda: self.export_masks(True))
+        action(file, "Export dataset (COCO, YOLO, VOC, labelme, PNG)…", self.ask_export,
+               QKeySequence("Ctrl+E"))
+        action(file, "Export mask PNGs…", lambda: self.ask_export("png"))
+        action(file, "Import annotations…", self.ask_import, QKeySequence("Ctrl+I"))
         file.addSeparator()
         action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = self.menuBar().addMenu("&Edit")
@@ -413,15 +415,60 @@ class MainWindow(QMainWindow):
             self.editor.set_label(self.project.labels.names[0])
         self.labels.show_labels(self.project.labels, self.editor.label)
 
-    def export_masks(self, whole_folder: bool, out: str | None = None) -> None:
-        from .export import run_mask_export
+    def ask_export(self, format_name: str = "coco") -> None:
+        from .export import ExportDialog
         if self.project is None:
             return
-        if out is None:
-            out = QFileDialog.getExistingDirectory(self, "Export mask PNGs into")
-            if not out:
+        image = self.editor.image.name if self.editor and self.editor.image else None
+        dialog = ExportDialog(self, format_name, image)
+        if dialog.exec() and dialog.options()["out"].name:
+            options = dialog.options()
+            self.export_dataset(options.pop("fmt"), options.pop("out"), **options)
+
+    def export_dataset(self, fmt: str, out: str | Path, whole_folder: bool = True,
+                       **options) -> None:
+        from .export import run_export
+        if self.project is not None:
+            run_export(self, self.project, self.editor, fmt, Path(out), whole_folder, **options)
+
+    def export_masks(self, whole_folder: bool, out: str | Path) -> None:
+        self.export_dataset("png", out, whole_folder)
+
+    def ask_import(self) -> None:
+        from .export import ImportDialog
+        if self.project is None:
+            return
+        dialog = ImportDialog(self)
+        if dialog.exec() and dialog.source.text().strip():
+            self.import_dataset(dialog.format.currentData(), dialog.source.text().strip())
+
+    def import_dataset(self, fmt: str, source: str | Path) -> None:
+        from .export import run_import
+        if self.project is None:
+            return
+
+        def done(report, error):
+            self.last_import = report
+            if report is None:
+                QMessageBox.warning(self, "Import failed", error)
                 return
-        run_mask_export(self, self.project, self.editor, whole_folder, Path(out))
+            self.project.reload()
+            annotated = {p.name for p in self.project.images if self.project.has_annotations(p)}
+            self.files.show_files(self.project.images, annotated)
+            self.files.set_current(self.index)
+            if self.editor is not None and self.editor.image is not None:
+                image = self.editor.image
+                self.history.activate(image.name).clear()  # its history refers to old objects
+                self.editor.open_image(image, (self.editor.doc.width, self.editor.doc.height),
+                                       self.editor.doc.image_key)
+            message = (f"imported {report.instances} instances into {len(report.documents)} "
+                       f"images")
+            self.statusBar().showMessage(message, 15000)
+            if report.problems:
+                QMessageBox.information(self, "Imported, with problems", message + "\n\n" +
+                                        "\n".join(report.problems[:30]))
+
+        run_import(self, self.project.folder, fmt, Path(source), done)
 
     # -- shutdown --------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
