@@ -28,7 +28,7 @@ ANNOTATIONS = "annotations.json"
 
 def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
                 polygons: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-                copy_images: bool = False) -> ExportReport:
+                copy_images: bool = False, progress=None) -> ExportReport:
     report = ExportReport(Path(out))
     for doc in docs:
         for inst in doc.instances:
@@ -67,6 +67,8 @@ def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_
                 annotations.append(entry)
             report.images += 1
             report.instances += len(doc.instances)
+            if progress:
+                progress(report.images)
         data = {"info": {"description": "exported by sam3-canvas",
                          "date_created": time.strftime("%Y-%m-%d")},
                 "licenses": [], "images": images, "annotations": annotations,

@@ -45,13 +45,13 @@ def export(fmt: str, docs, labels, out: Path, images_dir: Path, polygons: bool =
     tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
     if fmt == "coco":
         return coco.export_coco(docs, labels, out, images_dir, polygons=polygons,
-                                tolerance=tolerance, copy_images=copy_images)
+                                tolerance=tolerance, copy_images=copy_images, progress=progress)
     if fmt == "yolo":
-        return yolo.export_yolo(docs, labels, out, images_dir, tolerance, copy_images)
+        return yolo.export_yolo(docs, labels, out, images_dir, tolerance, copy_images, progress)
     if fmt == "voc":
-        return voc.export_voc(docs, labels, out, images_dir, copy_images)
+        return voc.export_voc(docs, labels, out, images_dir, copy_images, progress)
     if fmt == "labelme":
-        return labelme.export_labelme(docs, labels, out, images_dir, tolerance)
+        return labelme.export_labelme(docs, labels, out, images_dir, tolerance, progress)
     if fmt == "png":
         from .dataset import ExportReport, staged_folder
         with staged_folder(out) as tmp:

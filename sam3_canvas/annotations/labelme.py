@@ -29,7 +29,7 @@ LABELME_VERSION = "5.5.0"
 
 
 def export_labelme(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
-                   tolerance: float = DEFAULT_TOLERANCE) -> ExportReport:
+                   tolerance: float = DEFAULT_TOLERANCE, progress=None) -> ExportReport:
     out = Path(out)
     report = ExportReport(out)
     with staged_folder(out) as tmp:
@@ -61,6 +61,8 @@ def export_labelme(docs: list[Document], labels: LabelSet, out: str | Path, imag
                     "imageHeight": doc.height, "imageWidth": doc.width}
             atomic_write_text(tmp / f"{Path(doc.image_file).stem}.json", json.dumps(data, indent=1))
             report.images += 1
+            if progress:
+                progress(report.images)
     return report
 
 

@@ -52,7 +52,7 @@ def _png(array: np.ndarray) -> bytes:
 
 
 def export_voc(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
-               copy_images: bool = False) -> ExportReport:
+               copy_images: bool = False, progress=None) -> ExportReport:
     report = ExportReport(Path(out))
     for doc in docs:
         for inst in doc.instances:
@@ -83,6 +83,8 @@ def export_voc(docs: list[Document], labels: LabelSet, out: str | Path, images_d
                 shutil.copy2(images_dir / doc.image_file, tmp / "JPEGImages" / doc.image_file)
             report.images += 1
             report.instances += len(doc.instances)
+            if progress:
+                progress(report.images)
         atomic_write_text(tmp / "ImageSets" / "Segmentation" / "default.txt",
                           "\n".join(Path(d.image_file).stem for d in docs) + "\n")
         atomic_write_text(tmp / "labelmap.txt", "\n".join(["background"] + labels.names) + "\n")

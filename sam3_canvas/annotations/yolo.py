@@ -24,7 +24,8 @@ from .polygons import DEFAULT_TOLERANCE, bridge_parts, mask_to_polygons, polygon
 
 
 def export_yolo(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
-                tolerance: float = DEFAULT_TOLERANCE, copy_images: bool = False) -> ExportReport:
+                tolerance: float = DEFAULT_TOLERANCE, copy_images: bool = False,
+                progress=None) -> ExportReport:
     report = ExportReport(Path(out))
     for doc in docs:
         for inst in doc.instances:
@@ -55,6 +56,8 @@ def export_yolo(docs: list[Document], labels: LabelSet, out: str | Path, images_
                 (tmp / "images").mkdir(exist_ok=True)
                 shutil.copy2(images_dir / doc.image_file, tmp / "images" / doc.image_file)
             report.images += 1
+            if progress:
+                progress(report.images)
         names = "\n".join(f"  {i}: {_yaml_string(n)}" for i, n in enumerate(labels.names))
         atomic_write_text(tmp / "data.yaml", f"path: .\ntrain: images\nval: images\n"
                                              f"nc: {len(labels)}\nnames:\n{names}\n")
