@@ -76,12 +76,14 @@ class Document:
     """The instances of one image, in drawing order (later ones on top)."""
 
     def __init__(self, image_file: str, width: int, height: int, image_key: str = "",
-                 instances: list[Instance] | None = None):
+                 instances: list[Instance] | None = None, meta: dict | None = None):
         self.image_file = image_file
         self.width = width
         self.height = height
         self.image_key = image_key
         self.instances: list[Instance] = list(instances or [])
+        #: what ran on the image (e.g. {"detect": {"classes": [...], "threshold": 0.5}})
+        self.meta: dict = dict(meta or {})
 
     def next_id(self) -> int:
         return max((i.id for i in self.instances), default=0) + 1
@@ -113,7 +115,8 @@ class Document:
         return {"format": FORMAT, "version": VERSION,
                 "image": {"file": self.image_file, "width": self.width, "height": self.height,
                           "sha256": self.image_key},
-                "instances": [i.to_json() for i in self.instances]}
+                "instances": [i.to_json() for i in self.instances],
+                **({"meta": self.meta} if self.meta else {})}
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=1)
@@ -127,7 +130,7 @@ class Document:
                                 f"{data['version']})")
         image = data["image"]
         doc = cls(image["file"], int(image["width"]), int(image["height"]),
-                  image.get("sha256", ""))
+                  image.get("sha256", ""), meta=data.get("meta"))
         for item in data.get("instances", []):
             inst = Instance.from_json(item)
             if list(inst.rle["size"]) != [doc.height, doc.width]:

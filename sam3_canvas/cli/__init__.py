@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from ..engine.errors import Sam3CanvasError
-from . import dataset_cmd, models_cmd, segment_cmd
+from . import dataset_cmd, detect_cmd, models_cmd, segment_cmd
 
-SUBCOMMANDS = {"segment": segment_cmd, "models": models_cmd, "export": dataset_cmd,
-               "import": dataset_cmd}
+SUBCOMMANDS = {"segment": segment_cmd, "detect": detect_cmd, "models": models_cmd,
+               "export": dataset_cmd, "import": dataset_cmd}
 EXIT_USER_ERROR = 2
 
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "folder or image path) the desktop app opens.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     segment_cmd.add_parser(sub)
+    detect_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
     dataset_cmd.add_parsers(sub)
     return parser

@@ -1,0 +1,278 @@
+"""Text prompts: class names to every matching instance, through SAM3's language path.
+
+The image encoder runs once per image (cached like the click path's embeddings), the language
+encoder once per distinct class name (memory cache; disk cache when a cache folder is given),
+the decoder once per class. Layout A thresholds inside the graph (0.5, frozen) and returns
+masks at the original size; its boxes are not trusted (the legacy export may scale them by a
+frozen 1008) and are taken from the masks instead. Layout A2 returns raw heads; scoring
+(sigmoid(logit) x sigmoid(presence)), the threshold, per-class NMS and mask upsampling are
+done here, so the threshold moves without running a model, and only the detections that are
+kept are upsampled, inside their own region.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cache import EmbeddingCache
+from .errors import ModelNotFoundError, PromptError
+from .images import DEFAULT_MAX_PIXELS, LoadedImage, image_from_array, load_image
+from .postprocess import mask_bbox, upsample_mask
+from .preprocess import resize_rgb
+from .sessions import file_identity, open_session
+from .text_layouts import TextLayout, text_layout
+from .tokenizer import ClipTokenizer, Tokens, default_tokenizer
+
+IMAGE_ENCODER, LANGUAGE_ENCODER, DECODER = ("sam3_image_encoder.onnx",
+                                            "sam3_language_encoder.onnx", "sam3_decoder.onnx")
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_NMS_IOU = 0.7
+NO_TEXT = "visual"  # upstream's prompt for exemplar-only queries (all-padding text is noise)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
+    positive: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    label: str
+    score: float
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
+    query: int
+    _result: "ClassResult" = field(repr=False)
+
+    def mask(self) -> np.ndarray:
+        return self._result.mask(self.query)
+
+
+@dataclass(eq=False)
+class ClassResult:
+    """One class on one image: every query's score, kept before any threshold."""
+
+    label: str
+    layout: str
+    image_size: tuple[int, int]
+    scores: np.ndarray  # (Q,)
+    boxes: np.ndarray  # (Q, 4) xyxy image pixels
+    logits: np.ndarray | None = None  # A2: (Q, h, w) low-res mask logits
+    masks: np.ndarray | None = None  # A: (Q, H, W) bool at full size
+    timings: dict = field(default_factory=dict)
+    _full: dict = field(default_factory=dict)
+
+    def mask(self, query: int) -> np.ndarray:
+        if self.masks is not None:
+            return self.masks[query]
+        if query not in self._full:
+            width, height = self.image_size
+            self._full[query] = upsample_mask(self.logits[query], width, height)
+        return self._full[query]
+
+    def detections(self, threshold: float = DEFAULT_THRESHOLD,
+                   nms_iou: float = DEFAULT_NMS_IOU) -> list[Detection]:
+        """Kept detections, best first: score above ``threshold``, then non-maximum
+        suppression by mask IoU (on the low-res masks: cheap, and no upsampling)."""
+        order = [int(q) for q in np.argsort(-self.scores, kind="stable")
+                 if self.scores[q] > threshold]
+        kept: list[int] = []
+        small = self._nms_masks(order)
+        for q in order:
+            if all(_iou(small[q], small[k]) <= nms_iou for k in kept):
+                kept.append(q)
+        return [Detection(self.label, float(self.scores[q]), tuple(map(float, self.boxes[q])),
+                          q, self) for q in kept]
+
+    def _nms_masks(self, queries: list[int]) -> dict[int, np.ndarray]:
+        if self.logits is not None:
+            return {q: self.logits[q] > 0 for q in queries}
+        import cv2
+        return {q: cv2.resize(self.masks[q].view(np.uint8), (256, 256),
+                              interpolation=cv2.INTER_AREA) > 0 for q in queries}
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 0.0
+
+
+@dataclass(eq=False)
+class TextResult:
+    image: LoadedImage
+    classes: list[ClassResult]
+    timings: dict = field(default_factory=dict)
+
+    def detections(self, threshold: float = DEFAULT_THRESHOLD,
+                   nms_iou: float = DEFAULT_NMS_IOU) -> list[Detection]:
+        out = []
+        for result in self.classes:
+            out.extend(result.detections(threshold, nms_iou))
+        return out
+
+
+def parse_classes(text: str | list[str]) -> list[str]:
+    """"person, car" or "person. car" or a list -> distinct, stripped names, in order."""
+    parts = text if isinstance(text, list) else \
+        [p for chunk in text.replace(".", ",").split(",") for p in [chunk]]
+    names = []
+    for part in parts:
+        name = " ".join(str(part).split())
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+class TextSegmenter:
+    def __init__(self, folder: str | os.PathLike, provider: str = "cpu",
+                 cache: EmbeddingCache | None = None, tokenizer: ClipTokenizer | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS, threads: int | None = None):
+        folder = Path(folder)
+        paths = [folder / IMAGE_ENCODER, folder / LANGUAGE_ENCODER, folder / DECODER]
+        for path in paths:
+            if not path.is_file():
+                raise ModelNotFoundError(
+                    f"{folder}: no {path.name}; a text pack holds {IMAGE_ENCODER}, "
+                    f"{LANGUAGE_ENCODER} and {DECODER}")
+        self.image_encoder, self.image_info = open_session(paths[0], provider, threads)
+        self.language_encoder, _ = open_session(paths[1], provider, threads)
+        self.decoder, _ = open_session(paths[2], provider, threads)
+        self.layout: TextLayout = text_layout(
+            self.image_encoder.get_inputs(), self.image_encoder.get_outputs(),
+            self.language_encoder.get_inputs(), self.language_encoder.get_outputs(),
+            self.decoder.get_inputs(), self.decoder.get_outputs(),
+            names=tuple(p.name for p in paths))
+        pack_tokenizer = folder / "clip_tokenizer.json"
+        self.tokenizer = tokenizer or (ClipTokenizer.from_pack_json(pack_tokenizer)
+                                       if pack_tokenizer.is_file() else default_tokenizer())
+        self.cache = cache or EmbeddingCache(1 << 30)
+        self.image_identity = "text-" + file_identity(paths[0])
+        self.language_identity = file_identity(paths[1])
+        self.max_pixels = max_pixels
+        self._text_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._decoder_inputs = [i.name for i in self.decoder.get_inputs()]
+        self.truncated: list[str] = []  # prompts that were cut at 32 tokens
+
+    @property
+    def provider(self) -> str:
+        return self.image_info.active
+
+    # -- image --------------------------------------------------------------------------
+    def encode_image(self, source) -> tuple[LoadedImage, dict[str, np.ndarray], dict]:
+        start = time.perf_counter()
+        image = source if isinstance(source, LoadedImage) else (
+            image_from_array(source, self.max_pixels) if isinstance(source, np.ndarray)
+            else load_image(source, self.max_pixels))
+        timings = {"read": (time.perf_counter() - start) * 1000.0}
+        dtypes = {n: np.float32 for n in self.layout.feature_names}
+        cached, where = self.cache.get(image.key, self.image_identity, dtypes)
+        if cached is not None:
+            timings["encode"] = 0.0
+            return image, cached, timings
+        t0 = time.perf_counter()
+        width, height = self.layout.image_size
+        resized = resize_rgb(image.rgb, width, height)
+        if self.layout.image_dtype == np.uint8:
+            pixels = np.ascontiguousarray(resized.transpose(2, 0, 1))
+        else:  # older exports: normalised float NCHW
+            pixels = ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
+            pixels = pixels.astype(self.layout.image_dtype)
+        outs = self.image_encoder.run(list(self.layout.feature_names),
+                                      {self.layout.image_input: pixels})
+        features = dict(zip(self.layout.feature_names, outs))
+        timings["encode"] = (time.perf_counter() - t0) * 1000.0
+        self.cache.put(image.key, self.image_identity, features)
+        return image, features, timings
+
+    # -- text ---------------------------------------------------------------------------
+    def tokens(self, name: str) -> Tokens:
+        return self.tokenizer(name)
+
+    def encode_text(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(language_mask, language_features) for a class name, computed once per name."""
+        if name in self._text_cache:
+            return self._text_cache[name]
+        tokens = self.tokenizer(name)
+        if tokens.truncated:
+            self.truncated.append(name)
+        key = hashlib.sha256(tokens.ids.tobytes()).hexdigest()
+        cached, _ = self.cache.get(key, "lang-" + self.language_identity,
+                                   {"mask": np.bool_, "memory": np.float32})
+        if cached is None:
+            outs = dict(zip([o.name for o in self.language_encoder.get_outputs()],
+                            self.language_encoder.run(None, {"tokens": tokens.ids})))
+            cached = {"mask": outs["text_attention_mask"].astype(bool),
+                      "memory": outs["text_memory"].astype(np.float32)}
+            self.cache.put(key, "lang-" + self.language_identity, cached)
+        value = (cached["mask"].astype(bool), cached["memory"].astype(np.float32))
+        self._text_cache[name] = value
+        return value
+
+    # -- decoding -----------------------------------------------------------------------
+    def detect(self, source, classes: list[str] | str,
+               exemplars: list[Exemplar] = ()) -> TextResult:
+        names = parse_classes(classes)
+        if not names and not exemplars:
+            raise PromptError("no class name: type one or more, separated by commas")
+        if len(exemplars) > self.layout.box_capacity:
+            raise PromptError(f"this pack takes at most {self.layout.box_capacity} exemplar "
+                              f"box(es) per query, {len(exemplars)} were given")
+        image, features, timings = self.encode_image(source)
+        results = []
+        for name in names or [NO_TEXT]:
+            t0 = time.perf_counter()
+            mask, memory = self.encode_text(name)
+            t1 = time.perf_counter()
+            feed = {"original_height": np.array(image.height, np.int64),
+                    "original_width": np.array(image.width, np.int64),
+                    "language_mask": mask, "language_features": memory,
+                    **self._boxes(exemplars, image), **features}
+            outs = dict(zip([o.name for o in self.decoder.get_outputs()],
+                            self.decoder.run(None, {k: v for k, v in feed.items()
+                                                    if k in self._decoder_inputs})))
+            t2 = time.perf_counter()
+            result = self._read(name if names else "object", outs, image)
+            result.timings.update(text=(t1 - t0) * 1000.0, decode=(t2 - t1) * 1000.0)
+            results.append(result)
+        return TextResult(image, results, timings)
+
+    def _boxes(self, exemplars, image: LoadedImage) -> dict[str, np.ndarray]:
+        k = self.layout.box_capacity
+        coords = np.zeros((k, 1, 4), np.float32)
+        labels = np.ones((k, 1), np.int64)
+        padding = np.ones((1, k), bool)
+        for i, ex in enumerate(exemplars):
+            x1, y1, x2, y2 = ex.box
+            if x2 <= x1 or y2 <= y1:
+                raise PromptError(f"exemplar box {ex.box} is empty or inverted")
+            coords[i, 0] = [(x1 + x2) / 2 / image.width, (y1 + y2) / 2 / image.height,
+                            (x2 - x1) / image.width, (y2 - y1) / image.height]
+            labels[i, 0] = 1 if ex.positive else 0
+            padding[0, i] = False
+        return {"box_coords": coords, "box_labels": labels, "box_masks": padding}
+
+    def _read(self, label: str, outs: dict, image: LoadedImage) -> ClassResult:
+        size = (image.width, image.height)
+        if self.layout.name == "A":
+            masks = outs["masks"][:, 0].astype(bool)
+            boxes = np.array([mask_bbox(m) or (0, 0, 0, 0) for m in masks],
+                             dtype=np.float64).reshape(-1, 4)
+            return ClassResult(label, "A", size, outs["scores"].astype(np.float64), boxes,
+                               masks=masks)
+        scores = (_sigmoid(outs["pred_logits"][0, :, 0].astype(np.float64))
+                  * _sigmoid(float(outs["presence_logit_dec"].reshape(-1)[0])))
+        cx, cy, w, h = outs["pred_boxes"][0].astype(np.float64).T
+        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1) * \
+            np.array([image.width, image.height, image.width, image.height])
+        return ClassResult(label, "A2", size, scores, boxes,
+                           logits=outs["pred_masks"][0].astype(np.float32))

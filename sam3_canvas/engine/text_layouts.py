@@ -1,0 +1,70 @@
+"""The text path's graphs (layouts A and A2), recognised from their own names and dtypes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import LayoutError
+from .layouts import specs
+
+LEGACY_OUTPUTS = {"boxes", "scores", "masks"}
+RAW_OUTPUTS = {"pred_boxes", "pred_logits", "pred_masks", "presence_logit_dec"}
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    name: str  # "A" (thresholded in the graph) or "A2" (raw heads)
+    image_input: str
+    image_dtype: type  # uint8 CHW (published) or float NCHW (older exports)
+    image_size: tuple[int, int]  # (width, height)
+    feature_names: tuple[str, ...]  # image-encoder outputs the decoder takes
+    box_capacity: int  # exemplar boxes per call (A: 1, A2: 8)
+
+
+def text_layout(image_inputs, image_outputs, lang_inputs, lang_outputs, dec_inputs,
+                dec_outputs, names=("image encoder", "language encoder", "decoder")) -> TextLayout:
+    img_in, img_out = specs(image_inputs), specs(image_outputs)
+    lang_in, lang_out = specs(lang_inputs), specs(lang_outputs)
+    dec_in, dec_out = specs(dec_inputs), specs(dec_outputs)
+
+    def fail(graph, what, have):
+        listed = ", ".join(f"{s.name}{list(s.shape)}" for s in have.values())
+        return LayoutError(f"{graph} does not fit the SAM3 text layout: {what} (it has {listed})")
+
+    image = img_in.get("image") or img_in.get("pixel_values")
+    if image is None or len(img_in) != 1:
+        raise fail(names[0], "expected one input 'image'", img_in)
+    if image.dtype == np.uint8 and len(image.shape) == 3:
+        size = (image.static(2, 1008), image.static(1, 1008))
+    elif image.dtype in (np.float32, np.float16) and len(image.shape) == 4:
+        size = (image.static(3, 1008), image.static(2, 1008))
+    else:
+        raise fail(names[0], f"input '{image.name}' must be uint8 [3,H,W] or float [1,3,H,W]",
+                   img_in)
+    if "tokens" not in lang_in:
+        raise fail(names[1], "no input 'tokens'", lang_in)
+    for out in ("text_attention_mask", "text_memory"):
+        if out not in lang_out:
+            raise fail(names[1], f"no output '{out}'", lang_out)
+    outputs = set(dec_out)
+    if LEGACY_OUTPUTS <= outputs:
+        layout = "A"
+    elif RAW_OUTPUTS <= outputs:
+        layout = "A2"
+    else:
+        raise fail(names[2], "outputs are neither boxes/scores/masks (layout A) nor "
+                   "pred_boxes/pred_logits/pred_masks/presence_logit_dec (layout A2)", dec_out)
+    for needed in ("language_mask", "language_features", "box_coords", "box_labels",
+                   "box_masks"):
+        if needed not in dec_in:
+            raise fail(names[2], f"no input '{needed}'", dec_in)
+    features = tuple(n for n in dec_in if n in img_out)
+    missing = [n for n in dec_in if n.startswith(("backbone_fpn", "vision_pos_enc"))
+               and n not in img_out]
+    if missing:
+        raise fail(names[2], f"input '{missing[0]}' is not an output of the image encoder",
+                   dec_in)
+    capacity = dec_in["box_coords"].static(0, 1)
+    return TextLayout(layout, image.name, image.dtype, size, features, capacity)
