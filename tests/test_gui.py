@@ -440,3 +440,52 @@ def test_export_a_dataset_and_import_one(qtbot, make_window, folder, fake_pack, 
     assert [i.label for i in window.editor.doc.instances] == ["toy", "toy"]
     assert window.instances.list.count() == 2 and len(window.canvas.instance_items) == 2
     assert not window.history.group.canUndo()  # the old history referred to replaced objects
+
+
+def test_find_by_class_name_filter_and_accept(qtbot, make_window, tmp_path):
+    from sam3_canvas.testing.fake_text_models import write_text_pack
+    from tests.gui_helpers import drag_image
+    folder = tmp_path / "coco"
+    folder.mkdir()
+    shutil.copy(shared("coco_sample/000000142238.jpg"), folder / "street.jpg")
+    text_pack = write_text_pack(tmp_path / "text", "A2")
+    window = make_window(None, text_model_dir=str(text_pack))
+    open_and_wait(qtbot, window, folder / "street.jpg", model=False)
+    window.text.entry.setText("person, car")
+    QTest.keyClick(window.text.entry, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.text_controller.result is not None, timeout=30000)
+    shown = window.text.results.count()
+    assert shown == 4 and len(window.canvas.detection_items) == 4
+    labels = [window.text.results.item(i).text().split()[0] for i in range(shown)]
+    assert sorted(labels) == ["car", "car", "person", "person"]
+    runs = window.text_controller.result.classes[0].timings.copy()
+    window.text.slider.setValue(92)  # re-filter: the weaker of each pair goes, no model runs
+    assert window.text.results.count() == 2 and len(window.canvas.detection_items) == 2
+    assert window.text_controller.result.classes[0].timings == runs
+    window.text.slider.setValue(50)
+    window.text.results.item(0).setCheckState(Qt.CheckState.Unchecked)
+    window.text.accept_ticked.click()
+    assert sorted(i.label for i in window.editor.doc.instances) == sorted(labels[1:])
+    assert all(i.source["kind"] == "text" for i in window.editor.doc.instances)
+    assert window.canvas.detection_items == [] and window.text.results.count() == 0
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.editor.doc.instances == []  # one undo takes the whole accept back
+    # exemplar boxes: with the box mode on, a drag becomes an exemplar, not a click prompt
+    window.text.exemplars.setChecked(True)
+    drag_image(window, (100, 100), (220, 200))
+    assert window.text_controller.exemplars[0].box == (100, 100, 220, 200)
+    assert window.editor.prompt.is_empty
+    window.text.entry.setText("zebra")
+    window.text.find.click()
+    qtbot.waitUntil(lambda: window.text_controller.result is not None and
+                    window.text_controller.result.classes[0].label == "zebra", timeout=30000)
+    assert any(abs(d.box[0] - 100) < 2 and abs(d.box[2] - 220) < 2
+               for d in window.text_controller.detections)
+
+
+def test_find_without_a_text_pack_says_how_to_get_one(qtbot, make_window, folder):
+    window = make_window(None, text_model="sam3-text-int8")
+    open_and_wait(qtbot, window, folder / "teddy.jpg", model=False)
+    window.text.entry.setText("toy")
+    window.text.find.click()
+    assert "models download sam3-text-int8" in window.text.status.text()

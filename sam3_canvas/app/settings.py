@@ -14,6 +14,8 @@ class Settings:
     cache_mb: int = 1024  # memory budget of the embedding cache
     disk_cache: bool = True
     prefetch: int = 2  # images encoded ahead of the one on screen
+    text_model: str = "sam3-text-int8"  # the pack for class names ...
+    text_model_dir: str = ""  # ... or its folder on disk
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -75,7 +75,7 @@ class OverlayItem(QGraphicsItem):
 
 class CanvasView(QGraphicsView):
     clicked = Signal(float, float, bool)  # x, y in image pixels, background?
-    boxDrawn = Signal(float, float, float, float)
+    boxDrawn = Signal(float, float, float, float, bool)  # x1, y1, x2, y2, shift held
     zoomChanged = Signal(float)
 
     def __init__(self, parent=None):
@@ -91,6 +91,7 @@ class CanvasView(QGraphicsView):
         self.candidate = OverlayItem(z=20)
         self.scene().addItem(self.candidate)
         self.instance_items: dict[int, tuple[object, OverlayItem]] = {}
+        self.detection_items: list[OverlayItem] = []  # text-prompt results, above instances
         self.markers: list[QGraphicsItem] = []
         self.rubber = QGraphicsRectItem()
         self.rubber.setPen(QPen(QColor(255, 210, 0), 0, Qt.PenStyle.DashLine))
@@ -107,6 +108,7 @@ class CanvasView(QGraphicsView):
         self.photo.set_images(images)
         self.set_candidate(None)
         self.set_instances([])
+        self.set_detections([])
         self.set_prompt(Prompt())
         if images is not None:
             self.scene().setSceneRect(self.photo.boundingRect())
@@ -134,6 +136,16 @@ class CanvasView(QGraphicsView):
                 item.set_overlay(overlay)
                 self.scene().addItem(item)
                 self.instance_items[inst_id] = (key, item)
+
+    def set_detections(self, overlays: list[Overlay]) -> None:
+        for item in self.detection_items:
+            self.scene().removeItem(item)
+        self.detection_items = []
+        for overlay in overlays:
+            item = OverlayItem(z=15)
+            item.set_overlay(overlay)
+            self.scene().addItem(item)
+            self.detection_items.append(item)
 
     def set_prompt(self, prompt: Prompt) -> None:
         for item in self.markers:
@@ -234,7 +246,7 @@ class CanvasView(QGraphicsView):
             y1, y2 = sorted((round(_clamp(start_scene.y(), height)),
                              round(_clamp(end.y(), height))))
             if x2 - x1 >= 2 and y2 - y1 >= 2:
-                self.boxDrawn.emit(x1, y1, x2, y2)
+                self.boxDrawn.emit(x1, y1, x2, y2, shift)
         else:
             # the image pixel under the cursor (SAM adds the half pixel itself)
             x, y = math.floor(start_scene.x()), math.floor(start_scene.y())

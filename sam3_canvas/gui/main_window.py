@@ -24,6 +24,7 @@ from .candidates_panel import CandidatesPanel
 from .images import mask_overlay
 from .panels import FilesPanel, InstancesPanel, LabelsPanel
 from .settings_dialog import SettingsDialog, load_settings, save_settings
+from .text_panel import TextController, TextPanel
 from .undo import UndoHistory
 
 
@@ -56,10 +57,12 @@ class MainWindow(QMainWindow):
         self.labels = LabelsPanel(self)
         self.instances = InstancesPanel(self)
         self.files = FilesPanel(self)
+        self.text = TextPanel(self)
         right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
         for title, widget, area in (("Candidates  (1, 2, 3)", self.candidates, right),
                                     ("Labels  (Ctrl+1..9)", self.labels, right),
                                     ("Instances", self.instances, right),
+                                    ("Find by name", self.text, left),
                                     ("Images  (A / D)", self.files, left)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title.split()[0])
@@ -67,6 +70,7 @@ class MainWindow(QMainWindow):
             dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
             self.addDockWidget(area, dock)
         self.history = UndoHistory(self)
+        self.text_controller = TextController(self, self.text)
         self.status_model = QLabel("no model")
         self.status_times = QLabel("")
         self.statusBar().addPermanentWidget(self.status_times)
@@ -249,6 +253,7 @@ class MainWindow(QMainWindow):
             return
         self.photo = photo
         self._overlays.clear()
+        self.text_controller.clear()
         self.canvas.set_photo(photo)
         self.candidates.clear()
         self.editor.open_image(path, (image.width, image.height), image.key)
@@ -274,8 +279,10 @@ class MainWindow(QMainWindow):
         if self.editor is not None and self.editor.doc is not None:
             self.history.push(self.editor.cmd_add_point(x, y, background))
 
-    def _box(self, x1, y1, x2, y2) -> None:
-        if self.editor is not None and self.editor.doc is not None:
+    def _box(self, x1, y1, x2, y2, shift: bool = False) -> None:
+        if self.text.exemplars.isChecked():
+            self.text_controller.add_exemplar((x1, y1, x2, y2), negative=shift)
+        elif self.editor is not None and self.editor.doc is not None:
             self.history.push(self.editor.cmd_set_box(x1, y1, x2, y2))
 
     def clear_prompt(self) -> None:

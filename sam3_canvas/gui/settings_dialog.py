@@ -51,6 +51,15 @@ class SettingsDialog(QDialog):
         row.addWidget(self.folder)
         row.addWidget(browse)
         form.addRow("Files on disk", row)
+        text_row = QHBoxLayout()
+        self.text_folder = QLineEdit(settings.text_model_dir, self)
+        self.text_folder.setPlaceholderText(f"or the catalogue's {settings.text_model}")
+        text_browse = QPushButton("Browse…", self)
+        text_browse.clicked.connect(self._browse_text)
+        text_row.addWidget(self.text_folder)
+        text_row.addWidget(text_browse)
+        form.addRow("Text pack (class names)", text_row)
+        self.text_model = settings.text_model
         self.provider = QComboBox(self)
         offered = available_providers()
         self.provider.addItems(offered)
@@ -91,8 +100,14 @@ class SettingsDialog(QDialog):
         if folder:
             self.folder.setText(folder)
 
+    def _browse_text(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with sam3_decoder.onnx")
+        if folder:
+            self.text_folder.setText(folder)
+
     def result_settings(self) -> Settings:
         return Settings(model=self.model.currentText(), variant=self.variant.currentData() or "",
                         model_dir=self.folder.text().strip(),
                         provider=self.provider.currentText(), cache_mb=self.cache.value(),
-                        disk_cache=self.disk.isChecked(), prefetch=self.prefetch.value())
+                        disk_cache=self.disk.isChecked(), prefetch=self.prefetch.value(),
+                        text_model=self.text_model, text_model_dir=self.text_folder.text().strip())

@@ -1,0 +1,232 @@
+"""Text prompts in the app: type class names, get every instance, keep what is right.
+
+The panel sends the names to a :class:`TextController`, which runs SAM3's text path on a
+thread (the pack is opened on first use), lists the detections by class and score, and draws
+them on the canvas. The threshold slider re-filters the result already computed: no model runs
+again. "Accept" turns the ticked detections into instances with one undoable command. While
+"exemplar boxes" is on, a box drawn on the canvas is an exemplar (shift: a negative one) for the
+next search, if the pack takes boxes.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QSlider, QVBoxLayout, QWidget)
+
+from ..app.commands import AddInstance, Compound
+from ..app.document import Instance
+from ..engine.errors import Sam3CanvasError
+from ..engine.text import Exemplar, TextSegmenter, parse_classes
+from .images import mask_overlay, part_overlay
+from .inbox import Inbox
+from .panels import TextEntry, swatch
+
+
+class TextPanel(QWidget):
+    search = Signal(str)
+    thresholdChanged = Signal(float)
+    acceptRequested = Signal(bool)  # True: only the ticked ones
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.entry = TextEntry(self)
+        self.entry.setPlaceholderText("class names, e.g. person, car")
+        self.find = QPushButton("Find", self)
+        row.addWidget(self.entry)
+        row.addWidget(self.find)
+        layout.addLayout(row)
+        slider_row = QHBoxLayout()
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(5, 99)
+        self.slider.setValue(50)
+        self.threshold_label = QLabel("score ≥ 0.50", self)
+        slider_row.addWidget(self.slider)
+        slider_row.addWidget(self.threshold_label)
+        layout.addLayout(slider_row)
+        self.exemplars = QCheckBox("boxes on the canvas are exemplars (shift: negative)", self)
+        layout.addWidget(self.exemplars)
+        self.results = QListWidget(self)
+        layout.addWidget(self.results)
+        buttons = QHBoxLayout()
+        self.accept_all = QPushButton("Accept all", self)
+        self.accept_ticked = QPushButton("Accept ticked", self)
+        buttons.addWidget(self.accept_all)
+        buttons.addWidget(self.accept_ticked)
+        layout.addLayout(buttons)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.find.clicked.connect(lambda: self.search.emit(self.entry.text()))
+        self.entry.returnPressed.connect(lambda: self.search.emit(self.entry.text()))
+        self.slider.valueChanged.connect(self._slid)
+        self.accept_all.clicked.connect(lambda: self.acceptRequested.emit(False))
+        self.accept_ticked.clicked.connect(lambda: self.acceptRequested.emit(True))
+
+    @property
+    def threshold(self) -> float:
+        return self.slider.value() / 100.0
+
+    def _slid(self, value: int) -> None:
+        self.threshold_label.setText(f"score ≥ {value / 100:.2f}")
+        self.thresholdChanged.emit(value / 100.0)
+
+    def show_detections(self, detections, colours: dict[str, tuple[int, int, int]]) -> None:
+        self.results.clear()
+        for n, det in enumerate(detections):
+            item = QListWidgetItem(swatch(colours.get(det.label, (30, 144, 255))),
+                                   f"{det.label}   {det.score:.3f}")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            item.setData(Qt.ItemDataRole.UserRole, n)
+            self.results.addItem(item)
+
+    def ticked(self) -> list[int]:
+        return [self.results.item(i).data(Qt.ItemDataRole.UserRole)
+                for i in range(self.results.count())
+                if self.results.item(i).checkState() == Qt.CheckState.Checked]
+
+
+class TextController(QObject):
+    """Runs the text path for the window and keeps its current result."""
+
+    def __init__(self, window, panel: TextPanel):
+        super().__init__(window)
+        self.window = window
+        self.panel = panel
+        self.inbox = Inbox(self)
+        self.segmenter: TextSegmenter | None = None
+        self.result = None
+        self.detections = []
+        self.exemplars: list[Exemplar] = []
+        self.request = 0
+        self.busy = False
+        self.segmenter_folder: Path | None = None
+        panel.search.connect(self.find)
+        panel.thresholdChanged.connect(lambda _: self.refilter())
+        panel.acceptRequested.connect(self.accept)
+
+    def pack_folder(self) -> Path | None:
+        settings = self.window.settings
+        if settings.text_model_dir:
+            return Path(settings.text_model_dir)
+        store = self.window.store
+        if store.is_installed(settings.text_model):
+            return store.pack_dir(settings.text_model)
+        return None
+
+    def add_exemplar(self, box, negative: bool) -> None:
+        self.exemplars.append(Exemplar(tuple(box), positive=not negative))
+        kind = "negative" if negative else "positive"
+        self.panel.status.setText(f"{len(self.exemplars)} exemplar box(es), last {kind}; "
+                                  "press Find")
+
+    def clear(self) -> None:
+        self.result, self.detections, self.exemplars = None, [], []
+        self.panel.results.clear()
+        self.window.canvas.set_detections([])
+
+    def find(self, text: str) -> None:
+        editor = self.window.editor
+        if editor is None or editor.image is None:
+            return
+        names = parse_classes(text)
+        if not names and not self.exemplars:
+            self.panel.status.setText("Type one or more class names, separated by commas.")
+            return
+        folder = self.pack_folder()
+        if folder is None:
+            self.panel.status.setText("No text pack installed: `sam3-canvas models download "
+                                      "sam3-text-int8`, or set its folder in Model > Settings.")
+            return
+        self.request += 1
+        request, image, exemplars = self.request, editor.image, list(self.exemplars)
+        self.busy = True
+        self.panel.status.setText(f"looking for {', '.join(names) or 'the exemplars'}…")
+        provider = self.window.settings.provider
+
+        def work():
+            try:
+                if self.segmenter is None or self.segmenter_folder != folder:
+                    self.segmenter = TextSegmenter(folder, provider=provider)
+                    self.segmenter_folder = folder
+                result = self.segmenter.detect(image, names, exemplars)
+            except Sam3CanvasError as exc:
+                self.inbox.post(self._failed, request, str(exc))
+                return
+            self.inbox.post(self._done, request, image, result)
+
+        threading.Thread(target=work, name="sam3-text", daemon=True).start()
+
+    def _failed(self, request: int, message: str) -> None:
+        if request == self.request:
+            self.busy = False
+            self.panel.status.setText(message)
+
+    def _done(self, request: int, image: Path, result) -> None:
+        if request != self.request or self.window.editor.image != image:
+            return  # a newer search, or another image
+        self.busy = False
+        self.result = result
+        note = " (the pack filters below 0.5 itself)" if result.classes and \
+            result.classes[0].layout == "A" else ""
+        decode = sum(c.timings.get("decode", 0) for c in result.classes)
+        self.panel.status.setText(f"{len(result.classes)} class(es), decoder {decode:.0f} ms"
+                                  f"{note}")
+        self.refilter()
+
+    def refilter(self) -> None:
+        """Apply the slider to the result already computed: no model runs."""
+        if self.result is None:
+            return
+        self.detections = self.result.detections(self.panel.threshold)
+        labels = self.window.project.labels
+        colours = {d.label: labels.get(d.label).colour if d.label in labels else (30, 144, 255)
+                   for d in self.detections}
+        self.panel.show_detections(self.detections, colours)
+        scale = min(self.window.bridge.display_scale, 1.0)
+        overlays = []
+        for det in self.detections:
+            colour = colours[det.label]
+            result = det._result
+            if result.logits is not None:
+                from ..engine.postprocess import region_mask
+                width, height = result.image_size
+                found = region_mask(result.logits[det.query], width, height, scale)
+                overlay = part_overlay(found[0], found[1], found[2], colour, scale=scale) \
+                    if found else None
+            else:
+                overlay = mask_overlay(det.mask(), colour, scale=scale)
+            if overlay is not None:
+                overlays.append(overlay)
+        self.window.canvas.set_detections(overlays)
+
+    def accept(self, ticked_only: bool) -> None:
+        editor = self.window.editor
+        if editor is None or editor.doc is None or not self.detections:
+            return
+        chosen = self.panel.ticked() if ticked_only else range(len(self.detections))
+        commands, next_id = [], editor.doc.next_id()
+        for n in chosen:
+            det = self.detections[n]
+            mask = det.mask()
+            if not mask.any():
+                continue
+            self.window.project.labels.add(det.label)
+            instance = Instance.from_mask(next_id, det.label, mask, score=round(det.score, 6),
+                                          source={"kind": "text", "classes": det.label,
+                                                  "query": det.query})
+            next_id += 1
+            commands.append(AddInstance(editor, instance))
+        if commands:
+            self.window.history.push(Compound(f"accept {len(commands)} detections", commands))
+            try:
+                self.window.project.save_labels()
+            except Exception as exc:  # SaveError: reported, the instances are saved anyway
+                self.window.statusBar().showMessage(str(exc), 15000)
+            self.clear()
