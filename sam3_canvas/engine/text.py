@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import EmbeddingCache
-from .errors import ModelNotFoundError, PromptError
+from .errors import LayoutError, ModelNotFoundError, PromptError
 from .images import DEFAULT_MAX_PIXELS, LoadedImage, image_from_array, load_image
 from .postprocess import mask_bbox, upsample_mask
 from .preprocess import resize_rgb
@@ -225,6 +225,8 @@ class TextSegmenter:
         if not names and not exemplars:
             raise PromptError("no class name: type one or more, separated by commas")
         if len(exemplars) > self.layout.box_capacity:
+            if self.layout.box_capacity == 0:
+                raise PromptError("this pack's decoder takes no exemplar boxes")
             raise PromptError(f"this pack takes at most {self.layout.box_capacity} exemplar "
                               f"box(es) per query, {len(exemplars)} were given")
         image, features, timings = self.encode_image(source)
@@ -247,7 +249,7 @@ class TextSegmenter:
         return TextResult(image, results, timings)
 
     def _boxes(self, exemplars, image: LoadedImage) -> dict[str, np.ndarray]:
-        k = self.layout.box_capacity
+        k = max(self.layout.box_capacity, 1)  # (not fed when the decoder takes no boxes)
         coords = np.zeros((k, 1, 4), np.float32)
         labels = np.ones((k, 1), np.int64)
         padding = np.ones((1, k), bool)
@@ -269,9 +271,13 @@ class TextSegmenter:
                              dtype=np.float64).reshape(-1, 4)
             return ClassResult(label, "A", size, outs["scores"].astype(np.float64), boxes,
                                masks=masks)
-        scores = (_sigmoid(outs["pred_logits"][0, :, 0].astype(np.float64))
-                  * _sigmoid(float(outs["presence_logit_dec"].reshape(-1)[0])))
-        cx, cy, w, h = outs["pred_boxes"][0].astype(np.float64).T
+        boxes = outs["pred_boxes"].reshape(-1, 4).astype(np.float64)
+        logits = outs["pred_logits"].reshape(-1).astype(np.float64)
+        if logits.size != len(boxes):
+            raise LayoutError(f"{DECODER}: pred_logits holds {logits.size} values for "
+                              f"{len(boxes)} queries (expected [1, Q, 1])")
+        scores = _sigmoid(logits) * _sigmoid(float(outs["presence_logit_dec"].reshape(-1)[0]))
+        cx, cy, w, h = boxes.T
         boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1) * \
             np.array([image.width, image.height, image.width, image.height])
         return ClassResult(label, "A2", size, scores, boxes,

@@ -20,7 +20,7 @@ class TextLayout:
     image_dtype: type  # uint8 CHW (published) or float NCHW (older exports)
     image_size: tuple[int, int]  # (width, height)
     feature_names: tuple[str, ...]  # image-encoder outputs the decoder takes
-    box_capacity: int  # exemplar boxes per call (A: 1, A2: 8)
+    box_capacity: int  # exemplar boxes per call (A: 1, A2: 8; 0 for a text-only decoder)
 
 
 def text_layout(image_inputs, image_outputs, lang_inputs, lang_outputs, dec_inputs,
@@ -56,15 +56,18 @@ def text_layout(image_inputs, image_outputs, lang_inputs, lang_outputs, dec_inpu
     else:
         raise fail(names[2], "outputs are neither boxes/scores/masks (layout A) nor "
                    "pred_boxes/pred_logits/pred_masks/presence_logit_dec (layout A2)", dec_out)
-    for needed in ("language_mask", "language_features", "box_coords", "box_labels",
-                   "box_masks"):
+    for needed in ("language_mask", "language_features"):
         if needed not in dec_in:
             raise fail(names[2], f"no input '{needed}'", dec_in)
+    boxes = [n for n in ("box_coords", "box_labels", "box_masks") if n in dec_in]
+    if boxes and len(boxes) != 3:
+        missing_box = next(n for n in ("box_coords", "box_labels", "box_masks") if n not in dec_in)
+        raise fail(names[2], f"no input '{missing_box}' beside '{boxes[0]}'", dec_in)
     features = tuple(n for n in dec_in if n in img_out)
     missing = [n for n in dec_in if n.startswith(("backbone_fpn", "vision_pos_enc"))
                and n not in img_out]
     if missing:
         raise fail(names[2], f"input '{missing[0]}' is not an output of the image encoder",
                    dec_in)
-    capacity = dec_in["box_coords"].static(0, 1)
+    capacity = dec_in["box_coords"].static(0, 1) if boxes else 0  # 0: takes no exemplars
     return TextLayout(layout, image.name, image.dtype, size, features, capacity)

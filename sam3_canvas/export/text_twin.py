@@ -1,0 +1,158 @@
+"""SAM3's text path (layout A2: raw heads) exported from transformers' ``Sam3Model``.
+
+``build_tiny_sam3`` makes the upstream architecture at a tiny size with random weights
+(4.2 M parameters: 64 channels where the real model has 256, one layer per transformer, the
+real 1008 input, 288 x 288 masks and 200 queries); ``export_text_pack`` writes the three graphs
+with the published names:
+
+* ``sam3_image_encoder.onnx``: ``image`` uint8 [3, 1008, 1008] (normalised inside, as the
+  published graphs do) -> ``vision_pos_enc_0..2``, ``backbone_fpn_0..2``;
+* ``sam3_language_encoder.onnx``: ``tokens`` int64 [1, 32], zero-padded -> the padding mask
+  (True = padding), ``text_memory`` [32, 1, C] and ``text_embeds``;
+* ``sam3_decoder.onnx``: features + language mask and memory -> ``pred_boxes`` (cxcywh),
+  ``pred_logits``, ``pred_masks``, ``presence_logit_dec``.
+
+The decoder is the text-only path: transformers runs a separate geometry encoder when exemplar
+boxes are given and concatenates its tokens, which a single traced graph cannot switch on and
+off, so this twin's decoder takes no boxes (the app then offers no exemplars for it; the
+contract fakes cover exemplars). Zero-padding instead of transformers' EOT-padding changes
+nothing: CLIP's text model is causal and the padding is masked everywhere downstream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+def tiny_sam3_config():
+    from transformers import Sam3Config
+
+    small = {"hidden_size": 64, "num_layers": 1, "num_attention_heads": 2,
+             "intermediate_size": 128}
+    return Sam3Config(
+        vision_config={"backbone_config": {"model_type": "sam3_vit_model", "hidden_size": 64,
+                                           "intermediate_size": 128, "num_hidden_layers": 2,
+                                           "num_attention_heads": 2, "global_attn_indexes": [1]},
+                       "fpn_hidden_size": 64},
+        text_config={"model_type": "clip_text_model", "vocab_size": 49408, "hidden_size": 64,
+                     "intermediate_size": 128, "projection_dim": 64, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "max_position_embeddings": 32},
+        geometry_encoder_config=dict(small), detr_encoder_config=dict(small),
+        detr_decoder_config={**small, "num_queries": 200},
+        mask_decoder_config={"hidden_size": 64, "num_upsampling_stages": 3,
+                             "num_attention_heads": 2},
+    )
+
+
+def build_tiny_sam3(seed: int = 0):
+    from transformers import Sam3Model
+
+    torch.manual_seed(seed)
+    return Sam3Model(tiny_sam3_config()).eval()
+
+
+class ImageEncoder(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image):
+        pixel_values = ((image.float() / 255.0 - 0.5) / 0.5).unsqueeze(0)
+        out = self.model.get_vision_features(pixel_values=pixel_values)
+        return (*out.fpn_position_encoding[:3], *out.fpn_hidden_states[:3])
+
+
+class LanguageEncoder(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens):
+        valid = tokens != 0
+        out = self.model.get_text_features(input_ids=tokens, attention_mask=valid.long(),
+                                           return_dict=True)
+        return (~valid, out.pooler_output.transpose(0, 1),
+                out.last_hidden_state.transpose(0, 1))
+
+
+class Decoder(nn.Module):
+    """``Sam3Model.forward`` from the DETR encoder on, without geometry prompts."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, vision_pos_enc_2, backbone_fpn_0, backbone_fpn_1, backbone_fpn_2,
+                language_mask, language_features):
+        from transformers.models.sam3.modeling_sam3 import inverse_sigmoid
+
+        model = self.model
+        text_features = language_features.transpose(0, 1)
+        text_mask = ~language_mask
+        fpn = [backbone_fpn_0, backbone_fpn_1, backbone_fpn_2]
+        encoder = model.detr_encoder(vision_features=[backbone_fpn_2],
+                                     text_features=text_features,
+                                     vision_pos_embeds=[vision_pos_enc_2], text_mask=text_mask)
+        decoder = model.detr_decoder(vision_features=encoder.last_hidden_state,
+                                     text_features=encoder.text_features,
+                                     vision_pos_encoding=encoder.pos_embeds_flattened,
+                                     text_mask=text_mask, spatial_shapes=encoder.spatial_shapes)
+        offsets = model.detr_decoder.box_head(decoder.intermediate_hidden_states)
+        boxes = (inverse_sigmoid(decoder.reference_boxes) + offsets).sigmoid()[-1]
+        logits = model.dot_product_scoring(decoder_hidden_states=decoder.intermediate_hidden_states,
+                                           text_features=encoder.text_features,
+                                           text_mask=text_mask)[-1]
+        masks = model.mask_decoder(decoder_queries=decoder.intermediate_hidden_states[-1],
+                                   backbone_features=fpn,
+                                   encoder_hidden_states=encoder.last_hidden_state,
+                                   prompt_features=text_features, prompt_mask=text_mask)
+        return boxes, logits, masks.pred_masks, decoder.presence_logits[-1]
+
+
+def export_text_pack(model, folder: str | Path, opset: int = 18) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    image = torch.zeros(3, 1008, 1008, dtype=torch.uint8)
+    tokens = torch.tensor([[49406, 3912, 49407] + [0] * 29])
+    feature_names = [f"vision_pos_enc_{i}" for i in range(3)] + \
+        [f"backbone_fpn_{i}" for i in range(3)]
+    with torch.no_grad():
+        features = ImageEncoder(model)(image)
+        torch.onnx.export(ImageEncoder(model), (image,), str(folder / "sam3_image_encoder.onnx"),
+                          dynamo=False, opset_version=opset, input_names=["image"],
+                          output_names=feature_names)
+        mask, memory, embeds = LanguageEncoder(model)(tokens)
+        torch.onnx.export(LanguageEncoder(model), (tokens,),
+                          str(folder / "sam3_language_encoder.onnx"), dynamo=False,
+                          opset_version=opset, input_names=["tokens"],
+                          output_names=["text_attention_mask", "text_memory", "text_embeds"])
+        named = dict(zip(feature_names, features))
+        args = (named["vision_pos_enc_2"], named["backbone_fpn_0"], named["backbone_fpn_1"],
+                named["backbone_fpn_2"], mask, memory)
+        torch.onnx.export(Decoder(model), args, str(folder / "sam3_decoder.onnx"), dynamo=False,
+                          opset_version=opset,
+                          input_names=["vision_pos_enc_2", "backbone_fpn_0", "backbone_fpn_1",
+                                       "backbone_fpn_2", "language_mask", "language_features"],
+                          output_names=["pred_boxes", "pred_logits", "pred_masks",
+                                        "presence_logit_dec"])
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sam3_canvas.export.text_twin",
+                                     description="Export a tiny random-weight SAM3 text pack.")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    export_text_pack(build_tiny_sam3(args.seed), args.folder)
+    print(f"wrote the tiny SAM3 text pack (layout A2) to {args.folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Architecture twin of the text path: the app's whole pipeline against transformers' own
+(``Sam3ImageProcessor`` + ``Sam3Model`` + ``post_process_instance_segmentation``) on the same
+tiny random weights and a real photo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the export extra (torch) is not installed")
+pytest.importorskip("torchvision", reason="the export extra (torchvision) is not installed")
+pytest.importorskip("transformers", reason="the export extra is not installed")
+
+from PIL import Image  # noqa: E402
+
+from sam3_canvas.engine.errors import PromptError  # noqa: E402
+from sam3_canvas.engine.text import Exemplar, TextSegmenter  # noqa: E402
+from sam3_canvas.engine.tokenizer import default_tokenizer  # noqa: E402
+from tests.conftest import shared  # noqa: E402
+
+pytestmark = pytest.mark.twin
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory):
+    from sam3_canvas.export.text_twin import build_tiny_sam3, export_text_pack
+    model = build_tiny_sam3(seed=0)
+    return model, export_text_pack(model, tmp_path_factory.mktemp("text_twin"))
+
+
+@pytest.mark.parametrize("name", ["person", "a red car"])
+def test_detections_match_transformers_on_a_real_photo(twin, name):
+    from transformers.models.sam3.image_processing_sam3 import Sam3ImageProcessor
+    model, folder = twin
+    path = shared("coco_sample/000000142238.jpg")
+    image = Image.open(path).convert("RGB")
+    tokens = default_tokenizer()(name).ids
+    valid = tokens != 0
+    hf_ids = np.where(valid, tokens, 49407)  # transformers pads with end-of-text
+    processor = Sam3ImageProcessor()
+    inputs = processor(images=image, return_tensors="pt")
+    with torch.no_grad():
+        out = model(pixel_values=inputs["pixel_values"], input_ids=torch.from_numpy(hf_ids),
+                    attention_mask=torch.from_numpy(valid.astype(np.int64)))
+    scores = (out.pred_logits.sigmoid() * out.presence_logits.sigmoid())[0].numpy()
+    threshold = float(np.quantile(scores, 0.9))  # random weights: keep the top 10 %
+    reference = processor.post_process_instance_segmentation(
+        out, threshold=threshold, mask_threshold=0.5, target_sizes=[image.size[::-1]])[0]
+
+    result = TextSegmenter(folder).detect(path, name)
+    np.testing.assert_allclose(result.classes[0].scores, scores, atol=1e-4)
+    detections = result.detections(threshold, nms_iou=1.01)  # transformers applies no NMS
+    order = np.argsort(-reference["scores"].numpy(), kind="stable")
+    assert len(detections) == len(order) > 0
+    for det, j in zip(detections, order):
+        assert det.score == pytest.approx(float(reference["scores"][j]), abs=1e-4)
+        np.testing.assert_allclose(det.box, reference["boxes"][j].numpy(), atol=1e-2)
+        mask, ref = det.mask(), reference["masks"][j].numpy().astype(bool)
+        assert (mask & ref).sum() / max((mask | ref).sum(), 1) >= 0.99
+
+
+def test_a_text_only_decoder_takes_no_exemplars(twin):
+    _, folder = twin
+    seg = TextSegmenter(folder)
+    assert seg.layout.name == "A2" and seg.layout.box_capacity == 0
+    with pytest.raises(PromptError, match="takes no exemplar boxes"):
+        seg.detect(shared("coco_sample/000000142238.jpg"), "person",
+                   [Exemplar((10, 10, 50, 50))])
