@@ -66,3 +66,8 @@ def test_a_text_only_decoder_takes_no_exemplars(twin):
     with pytest.raises(PromptError, match="takes no exemplar boxes"):
         seg.detect(shared("coco_sample/000000142238.jpg"), "person",
                    [Exemplar((10, 10, 50, 50))])
+
+
+def test_exporting_leaves_the_model_in_eval_mode(twin):
+    model, _ = twin
+    assert not model.training and not any(m.training for m in model.modules())

@@ -118,3 +118,8 @@ def test_twin_graphs_have_the_published_contract(twin):
         "input_labels": "tensor(int64)", "input_boxes": "tensor(float)"}
     assert [o.name for o in dec.get_outputs()] == ["iou_scores", "pred_masks",
                                                    "object_score_logits"]
+
+
+def test_exporting_leaves_the_model_in_eval_mode(twin):
+    model, _ = twin
+    assert not any(m.training for m in model.modules())

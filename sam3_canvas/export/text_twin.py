@@ -121,20 +121,25 @@ def export_text_pack(model, folder: str | Path, opset: int = 18) -> Path:
     tokens = torch.tensor([[49406, 3912, 49407] + [0] * 29])
     feature_names = [f"vision_pos_enc_{i}" for i in range(3)] + \
         [f"backbone_fpn_{i}" for i in range(3)]
+    # wrappers in eval mode: torch.onnx.export restores each wrapper's mode afterwards, and a
+    # wrapper left in training mode would switch the wrapped model (its dropout) on again
+    image_encoder, language_encoder, decoder = (ImageEncoder(model).eval(),
+                                                LanguageEncoder(model).eval(),
+                                                Decoder(model).eval())
     with torch.no_grad():
-        features = ImageEncoder(model)(image)
-        torch.onnx.export(ImageEncoder(model), (image,), str(folder / "sam3_image_encoder.onnx"),
+        features = image_encoder(image)
+        torch.onnx.export(image_encoder, (image,), str(folder / "sam3_image_encoder.onnx"),
                           dynamo=False, opset_version=opset, input_names=["image"],
                           output_names=feature_names)
-        mask, memory, embeds = LanguageEncoder(model)(tokens)
-        torch.onnx.export(LanguageEncoder(model), (tokens,),
+        mask, memory, embeds = language_encoder(tokens)
+        torch.onnx.export(language_encoder, (tokens,),
                           str(folder / "sam3_language_encoder.onnx"), dynamo=False,
                           opset_version=opset, input_names=["tokens"],
                           output_names=["text_attention_mask", "text_memory", "text_embeds"])
         named = dict(zip(feature_names, features))
         args = (named["vision_pos_enc_2"], named["backbone_fpn_0"], named["backbone_fpn_1"],
                 named["backbone_fpn_2"], mask, memory)
-        torch.onnx.export(Decoder(model), args, str(folder / "sam3_decoder.onnx"), dynamo=False,
+        torch.onnx.export(decoder, args, str(folder / "sam3_decoder.onnx"), dynamo=False,
                           opset_version=opset,
                           input_names=["vision_pos_enc_2", "backbone_fpn_0", "backbone_fpn_1",
                                        "backbone_fpn_2", "language_mask", "language_features"],

@@ -106,10 +106,13 @@ def export_tracker(model, folder: str | Path, opset: int = 18) -> tuple[Path, Pa
     encoder_path = folder / "vision_encoder.onnx"
     decoder_path = folder / "prompt_encoder_mask_decoder.onnx"
     pixels = torch.zeros(1, 3, MODEL_SIZE, MODEL_SIZE)
+    # wrappers in eval mode: torch.onnx.export restores each wrapper's mode afterwards, and a
+    # wrapper left in training mode would switch the wrapped model (its dropout) on again
+    encoder, decoder = EncoderWrapper(model).eval(), DecoderWrapper(model).eval()
     with torch.no_grad():
         embeddings = model.get_image_embeddings(pixels)
         torch.onnx.export(
-            EncoderWrapper(model), (pixels,), str(encoder_path), dynamo=False,
+            encoder, (pixels,), str(encoder_path), dynamo=False,
             opset_version=opset, input_names=["pixel_values"],
             output_names=[f"image_embeddings.{i}" for i in range(3)],
             dynamic_axes={"pixel_values": {0: "batch"},
@@ -118,7 +121,7 @@ def export_tracker(model, folder: str | Path, opset: int = 18) -> tuple[Path, Pa
         labels = torch.tensor([[[1, 0]]], dtype=torch.int64)
         boxes = torch.tensor([[[100.0, 100.0, 700.0, 800.0]]])
         torch.onnx.export(
-            DecoderWrapper(model), (*embeddings, points, labels, boxes), str(decoder_path),
+            decoder, (*embeddings, points, labels, boxes), str(decoder_path),
             dynamo=False, opset_version=opset,
             input_names=[f"image_embeddings.{i}" for i in range(3)]
             + ["input_points", "input_labels", "input_boxes"],
@@ -132,7 +135,7 @@ def export_tracker(model, folder: str | Path, opset: int = 18) -> tuple[Path, Pa
                 "pred_masks": {0: "batch", 1: "num_objects"},
                 "object_score_logits": {0: "batch", 1: "num_objects"},
             })
-        masks = DecoderWrapper(model)(*embeddings, points, labels, boxes)[1]
+        masks = decoder(*embeddings, points, labels, boxes)[1]
     # The TorchScript exporter leaves even fixed dims symbolic; the published graphs declare
     # them (channels, mask size), and the app reads them from there.
     _declare_static_dims(encoder_path, {f"image_embeddings.{i}": tuple(e.shape[1:])
