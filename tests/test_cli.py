@@ -129,8 +129,12 @@ def test_provider_fallback_is_reported(seg_args, tmp_path):
 def test_models_list_and_path(tmp_path):
     result = cli("models", "--models-dir", tmp_path, "list")
     assert result.returncode == 0
-    for name in ("sam3-tracker", "sam3-text", "sam3-text-int8", "sam3-text-a2"):
+    for name in ("sam3-tracker", "sam3-text", "sam3-text-int8", "sam3-text-a2",
+                 "sam3-litetext"):
         assert name in result.stdout
+    assert "export.text_twin --from-pretrained" in result.stdout
+    made = cli("models", "--models-dir", tmp_path, "download", "sam3-litetext")
+    assert made.returncode == 2 and "no ONNX is published" in made.stderr
     for variant in ("fp32", "fp16", "q4 (default)", "int8"):
         assert variant in result.stdout
     result = cli("models", "--models-dir", tmp_path, "path", "sam3-tracker", "--variant", "fp16")

@@ -21,11 +21,30 @@ from tests.conftest import shared  # noqa: E402
 pytestmark = pytest.mark.twin
 
 
-@pytest.fixture(scope="module")
-def twin(tmp_path_factory):
-    from sam3_canvas.export.text_twin import build_tiny_sam3, export_text_pack
-    model = build_tiny_sam3(seed=0)
-    return model, export_text_pack(model, tmp_path_factory.mktemp("text_twin"))
+@pytest.fixture(scope="module", params=["sam3", "litetext"])
+def twin(request, tmp_path_factory):
+    from sam3_canvas.export.text_twin import build_tiny_litetext, build_tiny_sam3, export_text_pack
+    model = (build_tiny_sam3 if request.param == "sam3" else build_tiny_litetext)(seed=0)
+    return model, export_text_pack(model, tmp_path_factory.mktemp(f"twin_{request.param}"))
+
+
+def test_litetext_language_encoder_is_a_drop_in(tmp_path):
+    """LiteText's small text encoder in place of SAM3's, in a layout-A pack: same contract."""
+    import shutil
+    from sam3_canvas.export.text_twin import build_tiny_litetext, export_text_pack
+    from sam3_canvas.testing.fake_text_models import write_text_pack
+    lite = export_text_pack(build_tiny_litetext(seed=1), tmp_path / "lite")
+    pack = write_text_pack(tmp_path / "pack", "A")
+    import onnxruntime as ort
+    fake = ort.InferenceSession(str(pack / "sam3_language_encoder.onnx"))
+    real = ort.InferenceSession(str(lite / "sam3_language_encoder.onnx"))
+    assert [(i.name, i.type, i.shape) for i in real.get_inputs()] == \
+        [(i.name, i.type, i.shape) for i in fake.get_inputs()]
+    assert [o.name for o in real.get_outputs()] == [o.name for o in fake.get_outputs()]
+    tokens = default_tokenizer()("person").ids
+    mask, memory, _ = real.run(None, {"tokens": tokens})
+    assert mask.dtype == bool and mask[0, 3:].all() and not mask[0, :3].any()
+    assert memory.shape[:2] == (32, 1)
 
 
 @pytest.mark.parametrize("name", ["person", "a red car"])

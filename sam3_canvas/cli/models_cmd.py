@@ -56,6 +56,8 @@ def _list(store: ModelStore) -> int:
     for pack in store.catalogue:
         print(f"\n{pack.name}  [{pack.layout}]  {pack.title}")
         print(f"  from https://huggingface.co/{pack.repo} @ {pack.revision}")
+        if pack.how:
+            print(f"  {pack.how}")
         for variant in pack.variants.values():
             mark = "installed" if store.is_installed(pack.name, variant.name) else ""
             default = " (default)" if variant.name == pack.default_variant else ""

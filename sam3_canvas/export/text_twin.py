@@ -7,16 +7,23 @@ with the published names:
 
 * ``sam3_image_encoder.onnx``: ``image`` uint8 [3, 1008, 1008] (normalised inside, as the
   published graphs do) -> ``vision_pos_enc_0..2``, ``backbone_fpn_0..2``;
-* ``sam3_language_encoder.onnx``: ``tokens`` int64 [1, 32], zero-padded -> the padding mask
-  (True = padding), ``text_memory`` [32, 1, C] and ``text_embeds``;
+* ``sam3_language_encoder.onnx``: ``tokens`` int64 [1, 32], zero-padded as layout A's contract
+  says -> the padding mask (True = padding), ``text_memory`` [32, 1, C] and ``text_embeds``.
+  Inside, the padding is turned into end-of-text tokens, as transformers' processors feed the
+  model: CLIP's causal text model does not care, but SAM3-LiteText's MobileCLIP encoder mixes
+  neighbouring tokens with convolutions, so its padding must be what it was trained with;
 * ``sam3_decoder.onnx``: features + language mask and memory -> ``pred_boxes`` (cxcywh),
   ``pred_logits``, ``pred_masks``, ``presence_logit_dec``.
 
 The decoder is the text-only path: transformers runs a separate geometry encoder when exemplar
 boxes are given and concatenates its tokens, which a single traced graph cannot switch on and
 off, so this twin's decoder takes no boxes (the app then offers no exemplars for it; the
-contract fakes cover exemplars). Zero-padding instead of transformers' EOT-padding changes
-nothing: CLIP's text model is causal and the padding is masked everywhere downstream.
+contract fakes cover exemplars).
+
+``build_tiny_litetext`` does the same for SAM3-LiteText (``Sam3LiteTextModel``: MobileCLIP-style
+text encoder with RepMixer blocks, the rest SAM3's); ``--litetext`` exports it, and
+``--from-pretrained NAME`` exports real weights (needs the Hugging Face hub). Its
+``sam3_language_encoder.onnx`` is a drop-in replacement in any layout-A/A2 pack.
 """
 
 from __future__ import annotations
@@ -56,6 +63,31 @@ def build_tiny_sam3(seed: int = 0):
     return Sam3Model(tiny_sam3_config()).eval()
 
 
+def build_tiny_litetext(seed: int = 0):
+    """SAM3-LiteText at a tiny size: a MobileCLIP-style text encoder (RepMixer blocks first
+    and last), the rest as in :func:`build_tiny_sam3`."""
+    from transformers import Sam3LiteTextConfig, Sam3LiteTextModel
+
+    base = tiny_sam3_config().to_dict()
+    vision = dict(base["vision_config"], model_type="sam3_vision_model")
+    config = Sam3LiteTextConfig(
+        vision_config=vision,
+        text_config={"vocab_size": 49408, "hidden_size": 64, "intermediate_size": 128,
+                     "projection_dim": 64, "num_hidden_layers": 3, "num_attention_heads": 2,
+                     "max_position_embeddings": 77, "repmixer_kernel_size": 11},
+        geometry_encoder_config=base["geometry_encoder_config"],
+        detr_encoder_config=base["detr_encoder_config"],
+        detr_decoder_config=base["detr_decoder_config"],
+        mask_decoder_config=base["mask_decoder_config"])
+    torch.manual_seed(seed)
+    model = Sam3LiteTextModel(config).eval()
+    with torch.no_grad():  # random init leaves layer scales at 1e-5: let the mixers matter
+        for name, param in model.text_encoder.named_parameters():
+            if "layer_scale" in name:
+                param.fill_(0.5)
+    return model
+
+
 class ImageEncoder(nn.Module):
     def __init__(self, model):
         super().__init__()
@@ -74,7 +106,8 @@ class LanguageEncoder(nn.Module):
 
     def forward(self, tokens):
         valid = tokens != 0
-        out = self.model.get_text_features(input_ids=tokens, attention_mask=valid.long(),
+        ids = torch.where(valid, tokens, torch.full_like(tokens, 49407))
+        out = self.model.get_text_features(input_ids=ids, attention_mask=valid.long(),
                                            return_dict=True)
         return (~valid, out.pooler_output.transpose(0, 1),
                 out.last_hidden_state.transpose(0, 1))
@@ -153,9 +186,17 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Export a tiny random-weight SAM3 text pack.")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--litetext", action="store_true", help="SAM3-LiteText instead of SAM3")
+    parser.add_argument("--from-pretrained", metavar="NAME",
+                        help="real weights from the hub (e.g. a SAM3-LiteText checkpoint)")
     args = parser.parse_args(argv)
-    export_text_pack(build_tiny_sam3(args.seed), args.folder)
-    print(f"wrote the tiny SAM3 text pack (layout A2) to {args.folder}")
+    if args.from_pretrained:
+        from transformers import AutoModel
+        model = AutoModel.from_pretrained(args.from_pretrained).eval()
+    else:
+        model = (build_tiny_litetext if args.litetext else build_tiny_sam3)(args.seed)
+    export_text_pack(model, args.folder)
+    print(f"wrote a SAM3 text pack (layout A2) to {args.folder}")
     return 0
 
 

@@ -53,8 +53,11 @@ class Pack:
     variants: dict[str, Variant]
     license: str = ""
     homepage: str = ""
+    how: str = ""  # for packs that are made, not downloaded: how to make them
 
     def variant(self, name: str | None) -> Variant:
+        if not self.variants and self.how:
+            raise ModelNotFoundError(f"{self.name}: {self.how}")
         key = name or self.default_variant
         if key not in self.variants:
             raise ModelNotFoundError(
@@ -98,5 +101,5 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                            revision=raw.get("revision", "main"), layout=layout,
                            default_variant=raw.get("default_variant", next(iter(variants), "")),
                            variants=variants, license=raw.get("license", ""),
-                           homepage=raw.get("homepage", ""))
+                           homepage=raw.get("homepage", ""), how=raw.get("how", ""))
     return Catalogue(packs)
