@@ -139,6 +139,16 @@ def test_reopening_the_folder_restores_the_work(folder, fake_pack):
     assert not again.has_annotations(folder / "banana1.jpg")
 
 
+def test_an_empty_document_with_meta_is_not_annotated(folder):
+    project = Project(folder)
+    doc = Document("teddy.jpg", 10, 10, meta={"detect": {"classes": ["x"] * 30}})
+    project.save(doc)
+    assert not Project(folder).has_annotations(folder / "teddy.jpg")
+    doc.insert(Instance.from_mask(1, "x", np.ones((10, 10), bool)))
+    project.save(doc)
+    assert Project(folder).has_annotations(folder / "teddy.jpg")
+
+
 def test_corrupt_annotation_file_is_kept_aside_not_overwritten(folder):
     project = Project(folder)
     path = project.annotation_path(folder / "teddy.jpg")

@@ -20,8 +20,8 @@ from ..app.document import Document, Instance
 from ..app.labels import LabelSet
 from ..fsutil import atomic_write_text
 from . import rle as rle_codec
-from .dataset import ExportReport, ImportReport, find_image, staged_folder
-from .polygons import DEFAULT_TOLERANCE, mask_to_polygons
+from .dataset import ExportReport, ImportReport, find_image, outline, staged_folder
+from .polygons import DEFAULT_TOLERANCE
 
 ANNOTATIONS = "annotations.json"
 
@@ -49,19 +49,9 @@ def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_
                 if inst.score is not None:
                     entry["score"] = inst.score
                 if polygons:
-                    found = mask_to_polygons(inst.mask(), tolerance)
-                    if not found.parts:
-                        entry["segmentation"] = inst.rle  # too small to outline: stay exact
-                        report.warnings.append(f"{doc.image_file} instance {inst.id}: too small "
-                                               "for a polygon, written as RLE")
-                    else:
-                        entry["segmentation"] = [[round(float(v), 2) for v in p.reshape(-1)]
-                                                 for p in found.parts]
-                    if found.holes > found.holes_kept:
-                        report.warnings.append(
-                            f"{doc.image_file} instance {inst.id} ({inst.label}): "
-                            f"{found.holes - found.holes_kept} of {found.holes} holes too small "
-                            "for a polygon, filled")
+                    found = outline(doc, inst, tolerance, report, too_small="written as RLE")
+                    entry["segmentation"] = [[round(float(v), 2) for v in p.reshape(-1)]
+                                             for p in found.parts] if found.parts else inst.rle
                 else:
                     entry["segmentation"] = inst.rle
                 annotations.append(entry)

@@ -60,6 +60,23 @@ def staged_folder(out: str | os.PathLike):
     shutil.rmtree(old, ignore_errors=True)
 
 
+def outline(doc: Document, inst, tolerance: float, report: ExportReport,
+            too_small: str = "left out"):
+    """The instance's polygons for a polygon format; what the outline loses (holes too small
+    to draw, or the whole instance) is added to the report's warnings, per instance."""
+    from .polygons import mask_to_polygons
+
+    found = mask_to_polygons(inst.mask(), tolerance)
+    if not found.parts:
+        report.warnings.append(f"{doc.image_file} instance {inst.id}: too small for a polygon, "
+                               f"{too_small}")
+    elif found.holes > found.holes_kept:
+        report.warnings.append(f"{doc.image_file} instance {inst.id} ({inst.label}): "
+                               f"{found.holes - found.holes_kept} of {found.holes} holes too "
+                               "small for a polygon, filled")
+    return found
+
+
 def find_image(folder: Path, name: str) -> Path | None:
     """The image called ``name`` in ``folder`` (by file name, or by stem with any image
     suffix, as YOLO and VOC refer to images)."""

@@ -22,8 +22,8 @@ from ..app.document import Document, Instance
 from ..app.labels import IGNORED_NAMES, LabelSet
 from ..fsutil import atomic_write_text
 from . import rle as rle_codec
-from .dataset import ExportReport, ImportReport, find_image, staged_folder
-from .polygons import DEFAULT_TOLERANCE, mask_to_polygons, polygons_to_mask
+from .dataset import ExportReport, ImportReport, find_image, outline, staged_folder
+from .polygons import DEFAULT_TOLERANCE, polygons_to_mask
 
 LABELME_VERSION = "5.5.0"
 
@@ -37,16 +37,9 @@ def export_labelme(docs: list[Document], labels: LabelSet, out: str | Path, imag
             shapes = []
             for inst in doc.instances:
                 labels.add(inst.label)
-                found = mask_to_polygons(inst.mask(), tolerance)
+                found = outline(doc, inst, tolerance, report)
                 if not found.parts:
-                    report.warnings.append(f"{doc.image_file} instance {inst.id}: too small for "
-                                           "a polygon, left out")
                     continue
-                if found.holes > found.holes_kept:
-                    report.warnings.append(
-                        f"{doc.image_file} instance {inst.id} ({inst.label}): "
-                        f"{found.holes - found.holes_kept} of {found.holes} holes too small for "
-                        "a polygon, filled")
                 group = inst.id if len(found.parts) > 1 else None
                 for part in found.parts:
                     shapes.append({"label": inst.label,

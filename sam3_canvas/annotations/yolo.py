@@ -19,8 +19,9 @@ from ..app.document import Document, Instance
 from ..app.labels import LabelSet
 from ..fsutil import atomic_write_text
 from . import rle as rle_codec
-from .dataset import ExportReport, ImportReport, find_image, new_document, staged_folder
-from .polygons import DEFAULT_TOLERANCE, bridge_parts, mask_to_polygons, polygons_to_mask
+from .dataset import (ExportReport, ImportReport, find_image, new_document, outline,
+                      staged_folder)
+from .polygons import DEFAULT_TOLERANCE, bridge_parts, polygons_to_mask
 
 
 def export_yolo(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
@@ -35,17 +36,9 @@ def export_yolo(docs: list[Document], labels: LabelSet, out: str | Path, images_
         for doc in docs:
             lines = []
             for inst in doc.instances:
-                found = mask_to_polygons(inst.mask(), tolerance)
-                ring = bridge_parts(found.parts)
+                ring = bridge_parts(outline(doc, inst, tolerance, report).parts)
                 if ring is None:
-                    report.warnings.append(f"{doc.image_file} instance {inst.id}: too small for "
-                                           "a polygon, left out")
                     continue
-                if found.holes > found.holes_kept:
-                    report.warnings.append(
-                        f"{doc.image_file} instance {inst.id} ({inst.label}): "
-                        f"{found.holes - found.holes_kept} of {found.holes} holes too small for "
-                        "a polygon, filled")
                 xy = ring / np.array([doc.width, doc.height], dtype=np.float64)
                 coords = " ".join(f"{v:.6f}" for v in np.clip(xy, 0.0, 1.0).reshape(-1))
                 lines.append(f"{labels.class_id(inst.label) - 1} {coords}")
