@@ -17,10 +17,12 @@ SAMPLE = ROOT / "resources" / "samples" / "cat.jpg"
 
 
 def cli(*args, cwd=None):
+    import os
+    import tempfile
+    cache = os.path.join(tempfile.gettempdir(), "sam3-canvas-test-cache")  # never the checkout
     result = subprocess.run([sys.executable, "-m", "sam3_canvas", *map(str, args)],
                             capture_output=True, text=True, cwd=cwd, timeout=300,
-                            env={**__import__("os").environ,
-                                 "SAM3_CANVAS_CACHE": str(cwd or ROOT) + "/.test-cache"})
+                            env={**os.environ, "SAM3_CANVAS_CACHE": cache})
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
