@@ -45,6 +45,11 @@ def open_session(path: str | os.PathLike, provider: str = "cpu",
     if threads:
         options.intra_op_num_threads = threads
     reason = None
+    if requested in ("cuda", "tensorrt") and hasattr(ort, "preload_dlls"):
+        try:  # CUDA and cuDNN from pip's nvidia-* packages, when the system has none
+            ort.preload_dlls()
+        except Exception:  # noqa: BLE001 - the session start below reports what is missing
+            pass
     if requested != "cpu" and PROVIDERS[requested] not in ort.get_available_providers():
         offered = ", ".join(available_providers())
         reason = (f"{requested} is not offered by this onnxruntime (offers: {offered}); "
