@@ -57,3 +57,22 @@ def test_two_onnxruntime_wheels_are_detected(tmp_path, monkeypatch):
     assert message and "onnxruntime, onnxruntime-gpu" in message
     assert "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu" in message
     assert sys.path[0] == str(tmp_path)
+
+
+def test_the_cli_warns_about_two_wheels(tmp_path, fake_pack):
+    """The conflict is reported whenever a model is opened, not only when a provider fails."""
+    import os
+    import subprocess
+    dist = tmp_path / "site" / "onnxruntime_gpu-1.31.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: onnxruntime-gpu\n"
+                                   "Version: 1.31.1\n")
+    sample = __import__("tests.conftest", fromlist=["ROOT"]).ROOT / "resources/samples/cat.jpg"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site") + os.pathsep +
+           os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-m", "sam3_canvas", "segment", "--model-dir",
+                             str(fake_pack), "--image", str(sample), "--point", "10,10",
+                             "--output", str(tmp_path / "m.png"), "--no-disk-cache"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "warning: several onnxruntime packages are installed together" in result.stderr

@@ -87,6 +87,9 @@ def run(args) -> int:
     segmenter = open_segmenter_from_args(args)
     if segmenter.model.fallback_reason:
         print(f"sam3-canvas: warning: {segmenter.model.fallback_reason}", file=sys.stderr)
+    from ..engine.providers import conflicting_packages
+    if conflicting_packages():
+        print(f"sam3-canvas: warning: {conflicting_packages()}", file=sys.stderr)
     results, failures = [], 0
     progress = None
     if batch:

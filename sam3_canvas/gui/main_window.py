@@ -179,10 +179,12 @@ class MainWindow(QMainWindow):
         self.status_model.setText(text)
         if self.editor:
             self.editor.model_name = self.settings.describe_model()
-        if model.fallback_reason:
+        from ..engine.providers import conflicting_packages
+        warning = "; ".join(w for w in (model.fallback_reason, conflicting_packages()) if w)
+        if warning:
             self.status_model.setText(text + "  ⚠")
-            self.status_model.setToolTip(model.fallback_reason)
-            self.statusBar().showMessage(model.fallback_reason, 15000)
+            self.status_model.setToolTip(warning)
+            self.statusBar().showMessage(warning, 15000)
 
     def _model_failed(self, message: str) -> None:
         self.segmenter = None
