@@ -106,8 +106,8 @@ class InferenceWorker:
             self._read = _Show(request, Path(path))
             self._show = None
             self._predict = None
-            self._encoded = None if self._encoded is None or \
-                self._encoded.image.source != Path(path) else self._encoded
+            if self._encoded is not None and self._encoded.image.source != Path(path):
+                self._encoded = None  # embeddings of another image
             self._prefetch = [Path(p) for p in prefetch][: self.prefetch_depth]
             self._last_interactive = time.monotonic()
             self._preempt_prefetch()

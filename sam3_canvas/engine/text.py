@@ -123,8 +123,7 @@ class TextResult:
 
 def parse_classes(text: str | list[str]) -> list[str]:
     """"person, car" or "person. car" or a list -> distinct, stripped names, in order."""
-    parts = text if isinstance(text, list) else \
-        [p for chunk in text.replace(".", ",").split(",") for p in [chunk]]
+    parts = text if isinstance(text, list) else text.replace(".", ",").split(",")
     names = []
     for part in parts:
         name = " ".join(str(part).split())

@@ -12,8 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from ..app.worker import Callbacks
-from ..engine.postprocess import region_mask
-from .images import candidate_thumbnails, part_overlay, photo_images
+from .images import candidate_thumbnails, logits_overlay, photo_images
 from .inbox import Inbox
 
 CANDIDATE_COLOUR = (30, 144, 255)
@@ -21,13 +20,8 @@ CANDIDATE_COLOUR = (30, 144, 255)
 
 def candidate_overlay(prediction, index: int, scale: float = 1.0):
     """The candidate's overlay sampled from its logits at ``scale`` (at most 1: full size)."""
-    width, height = prediction.image_size
-    scale = min(scale, 1.0)
-    found = region_mask(prediction.logits[index], width, height, scale)
-    if found is None:
-        return None
-    part, x0, y0 = found
-    return part_overlay(part, x0, y0, CANDIDATE_COLOUR, scale=scale)
+    return logits_overlay(prediction.logits[index], prediction.image_size, CANDIDATE_COLOUR,
+                          scale)
 
 
 class WorkerBridge(QObject, Callbacks):

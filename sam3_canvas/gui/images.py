@@ -76,6 +76,20 @@ def mask_overlay(mask: np.ndarray, colour: tuple[int, int, int], alpha: int = 11
     return part_overlay(part, x0, y0, colour, alpha, outline, min(scale, 1.0))
 
 
+def logits_overlay(logits: np.ndarray, image_size: tuple[int, int],
+                   colour: tuple[int, int, int], scale: float = 1.0) -> Overlay | None:
+    """Overlay of a mask given as low-res logits (a candidate, a text detection), sampled
+    at ``scale`` (at most 1) with the same mapping as the full-size mask."""
+    from ..engine.postprocess import region_mask
+
+    scale = min(scale, 1.0)
+    found = region_mask(logits, image_size[0], image_size[1], scale)
+    if found is None:
+        return None
+    part, x0, y0 = found
+    return part_overlay(part, x0, y0, colour, scale=scale)
+
+
 def part_overlay(part: np.ndarray, x0: int, y0: int, colour: tuple[int, int, int],
                  alpha: int = 110, outline: bool = True, scale: float = 1.0) -> Overlay | None:
     """Premultiplied ARGB of a mask already cut to its region (and sampled at ``scale``)."""

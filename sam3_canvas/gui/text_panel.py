@@ -21,7 +21,7 @@ from ..app.commands import AddInstance, Compound
 from ..app.document import Instance
 from ..engine.errors import Sam3CanvasError
 from ..engine.text import Exemplar, TextSegmenter, parse_classes
-from .images import mask_overlay, part_overlay
+from .images import logits_overlay, mask_overlay
 from .inbox import Inbox
 from .panels import TextEntry, swatch
 
@@ -194,12 +194,9 @@ class TextController(QObject):
         for det in self.detections:
             colour = colours[det.label]
             result = det._result
-            if result.logits is not None:
-                from ..engine.postprocess import region_mask
-                width, height = result.image_size
-                found = region_mask(result.logits[det.query], width, height, scale)
-                overlay = part_overlay(found[0], found[1], found[2], colour, scale=scale) \
-                    if found else None
+            if result.logits is not None:  # layout A2: straight from the low-res logits
+                overlay = logits_overlay(result.logits[det.query], result.image_size, colour,
+                                         scale)
             else:
                 overlay = mask_overlay(det.mask(), colour, scale=scale)
             if overlay is not None:
