@@ -1,11 +1,16 @@
 """A local stand-in for the Hugging Face hub, on 127.0.0.1, for the download tests.
 
-It speaks the part of the hub protocol that ``huggingface_hub`` uses to download: ``POST
-/api/models/<repo>/paths-info/<rev>`` (sizes and LFS sha256), ``HEAD``/``GET
-/<repo>/resolve/<rev>/<path>`` with ETag, X-Repo-Commit and Range support. Behaviours a test can
-switch on: ``cut_after`` drops the connection after N bytes of the next GET (an interrupted
-transfer), ``corrupt`` serves changed bytes under the true sha256, ``bytes_per_second`` slows
-downloads down.
+It speaks the part of the hub protocol that ``sam3_canvas.models.download`` (and
+``huggingface_hub``) use to download: ``POST /api/models/<repo>/paths-info/<rev>`` (sizes and LFS
+sha256, JSON or form-encoded ``paths``), ``HEAD``/``GET /<repo>/resolve/<rev>/<path>`` with ETag,
+X-Repo-Commit and Range support (``bytes=a-`` and ``bytes=a-b``: 206 with Content-Range, 416 past
+the end), and the hub's error answers (404 with ``X-Error-Code: RepoNotFound`` or
+``EntryNotFound``, 401/403 with ``X-Error-Message``, 5xx). Behaviours a test can switch on:
+``cut_after`` drops the connection after N bytes of the next GET (an interrupted transfer),
+``corrupt`` serves changed bytes under the true sha256, ``bytes_per_second`` slows downloads
+down, ``stall_after`` sends N bytes of the next GET then goes silent (a read timeout),
+``status`` answers a file's GETs with an HTTP error code, ``ignore_range`` answers a Range
+request with the whole file (200), as some proxies and CDNs do.
 """
 
 from __future__ import annotations
@@ -20,16 +25,30 @@ from urllib.parse import parse_qs, unquote
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        import sys
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)  # a client going away is no news
+
+
 class StandInHub:
     def __init__(self, repo: str, files: dict[str, bytes]):
         self.repo = repo
         self.files = dict(files)
         self.cut_after: int | None = None
+        self.stall_after: int | None = None
+        self.stalled = threading.Event()  # set to let a stalled GET end
         self.corrupt: set[str] = set()
         self.bytes_per_second: float | None = None  # throttle GETs (to let a cancel land)
+        self.status: dict[str, int] = {}  # file -> HTTP error code its GETs get
+        self.ignore_range = False
         self.requests: list[tuple[str, str, dict]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
 
     @classmethod
     def from_folder(cls, repo: str, folder: Path, prefix: str = "") -> "StandInHub":
@@ -47,6 +66,7 @@ class StandInHub:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stalled.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -63,12 +83,23 @@ class StandInHub:
                 pass
 
             def _file(self) -> str | None:
-                marker = f"/{hub.repo}/resolve/"
+                """The file a resolve URL names; answers 404 (and returns None) when unknown."""
                 path = unquote(self.path.split("?")[0])
-                if not path.startswith(marker):
+                if "/resolve/" not in path:
+                    self._missing("EntryNotFound")
                     return None
-                rest = path[len(marker):]
-                return rest.split("/", 1)[1] if "/" in rest else None
+                if not path.startswith(f"/{hub.repo}/resolve/"):
+                    self._missing("RepoNotFound")
+                    return None
+                rest = path[len(f"/{hub.repo}/resolve/"):]
+                name = rest.split("/", 1)[1] if "/" in rest else None
+                if name not in hub.files:
+                    self._missing("EntryNotFound")
+                    return None
+                if name in hub.status:
+                    self._error(hub.status[name])
+                    return None
+                return name
 
             def _headers(self, name: str, data: bytes, status=200, extra=None):
                 sha = hashlib.sha256(hub.files[name]).hexdigest()
@@ -86,27 +117,29 @@ class StandInHub:
             def do_HEAD(self):
                 hub.requests.append(("HEAD", self.path, {k.lower(): v for k, v in self.headers.items()}))
                 name = self._file()
-                if name not in hub.files:
-                    self._missing()
-                    return
-                self._headers(name, hub.files[name])
+                if name is not None:
+                    self._headers(name, hub.files[name])
 
             def do_GET(self):
                 hub.requests.append(("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
                 name = self._file()
-                if name not in hub.files:
-                    self._missing()
+                if name is None:
                     return
                 data = hub.files[name]
                 if name in hub.corrupt:
                     data = bytes(b ^ 0xFF for b in data[:64]) + data[64:]
-                status, extra, start = 200, {}, 0
+                status, extra, start, end = 200, {}, 0, len(data)
                 rng = self.headers.get("Range")
-                if rng and rng.startswith("bytes="):
-                    start = int(rng[6:].split("-")[0])
+                if rng and rng.startswith("bytes=") and not hub.ignore_range:
+                    first, _, last = rng[6:].partition("-")
+                    start = int(first)
+                    end = min(int(last) + 1, len(data)) if last else len(data)
+                    if start >= len(data):
+                        self._error(416, {"Content-Range": f"bytes */{len(data)}"})
+                        return
                     status = 206
-                    extra["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-                body = data[start:]
+                    extra["Content-Range"] = f"bytes {start}-{end - 1}/{len(data)}"
+                body = data[start:end]
                 self._headers(name, body, status, extra)
                 if hub.cut_after is not None:
                     cut, hub.cut_after = hub.cut_after, None
@@ -115,9 +148,16 @@ class StandInHub:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
+                if hub.stall_after is not None:
+                    stall, hub.stall_after = hub.stall_after, None
+                    self.wfile.write(body[:stall])
+                    self.wfile.flush()
+                    hub.stalled.wait(30)
+                    self.close_connection = True
+                    return
                 if hub.bytes_per_second:
                     import time
-                    step = 1 << 20
+                    step = max(1 << 14, min(1 << 20, int(hub.bytes_per_second / 20)))
                     for at in range(0, len(body), step):
                         try:
                             self.wfile.write(body[at:at + step])
@@ -132,7 +172,10 @@ class StandInHub:
                 raw = self.rfile.read(length).decode()
                 hub.requests.append(("POST", self.path, dict(self.headers)))
                 if "/paths-info/" not in self.path:
-                    self._missing()
+                    self._missing("EntryNotFound")
+                    return
+                if not self.path.startswith(f"/api/models/{hub.repo}/paths-info/"):
+                    self._missing("RepoNotFound")
                     return
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     paths = json.loads(raw).get("paths", [])
@@ -153,13 +196,24 @@ class StandInHub:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _missing(self):
-                body = b'{"error": "Entry not found"}'
-                self.send_response(404)
-                self.send_header("X-Error-Code", "EntryNotFound")
+            def _missing(self, code: str):
+                message = "Repository not found" if code == "RepoNotFound" else "Entry not found"
+                self._error(404, {"X-Error-Code": code, "X-Error-Message": message})
+
+            def _error(self, status: int, extra: dict | None = None):
+                messages = {401: "Invalid credentials in Authorization header",
+                            403: "Access to this file is restricted",
+                            416: "Range Not Satisfiable"}
+                message = messages.get(status, "Internal Error")
+                headers = {"X-Error-Message": message, **(extra or {})}
+                body = json.dumps({"error": headers["X-Error-Message"]}).encode()
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
 
         return Handler

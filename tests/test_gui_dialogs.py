@@ -60,6 +60,9 @@ def test_cancel_keeps_the_part_and_download_resumes(qtbot, tmp_path, hub):
     qtbot.waitUntil(lambda: "onnx_data: 10.5 of 25.2 MB" in dialog.status.text(), timeout=30000)
     dialog.cancel.click()
     qtbot.waitUntil(lambda: dialog.download.isEnabled(), timeout=30000)
+    part = dialog.store.root / ".staging" / "sam3-tracker-fp16" / (big + "_data.part")
+    kept = part.stat().st_size
+    assert 10 * 1024 * 1024 <= kept < 24 * 1024 * 1024  # the part is kept
     assert dialog.downloaded is None and "Cancelled" in dialog.status.text()
     assert not dialog.store.is_installed("sam3-tracker", "fp16")
     hub.bytes_per_second = None
@@ -69,7 +72,7 @@ def test_cancel_keeps_the_part_and_download_resumes(qtbot, tmp_path, hub):
     assert dialog.store.is_installed("sam3-tracker", "fp16")
     resumed = [h for m, p, h in hub.requests if m == "GET" and p.endswith(big + "_data")
                and h.get("range")]
-    assert resumed and resumed[-1]["range"] == f"bytes={10 * 1024 * 1024}-"
+    assert resumed and resumed[-1]["range"] == f"bytes={kept}-"  # exactly where it stopped
     assert (dialog.store.pack_dir("sam3-tracker", "fp16") / (big + "_data")).stat().st_size \
         == 24 * 1024 * 1024
 

@@ -1,19 +1,46 @@
 """Downloading a model pack with huggingface_hub: staged, verified, installed only when whole.
 
-1. Ask the hub for each file's exact size and (for LFS files) sha256 (``get_paths_info``).
-2. Fetch each file into a staging folder beside the destination with huggingface_hub's own
-   transport (``hf_hub_url``, ``http_get``: headers, auth, redirects, retries). The partial file
-   (``<name>.part``) is ours, not a temporary of huggingface_hub's: huggingface_hub 2.x deletes
-   its partial file when a call fails, so a cancelled or killed download would start over; here
-   the next attempt continues from the last byte written, with an HTTP Range request.
+1. Ask the hub for each file's exact size and (for LFS files) sha256 (``HfApi.get_paths_info``).
+2. Fetch each file into a staging folder beside the destination, into a partial file of our own
+   (``<name>.part``), with one HTTP GET per file. A partial file left by an earlier attempt
+   (cancelled from the progress class, a broken connection, the process killed) is continued
+   with a ``Range: bytes=<size of the .part file>-`` request, not started over.
 3. Check every staged file's size and sha256 against step 1; a mismatch deletes the file and
    fails with the file's name.
 4. Write a manifest and move the staging folder into place with one rename. Until then the
    destination holds nothing (or the previous complete install), so a crash never leaves a
    half pack that the app would try to load.
 
-No network (or no Hugging Face) gives one line saying where to put the files by hand.
-``endpoint`` (or ``HF_ENDPOINT``) points it at a mirror, or at the tests' local stand-in hub.
+Only public, documented huggingface_hub API is used, all of it present from 0.20 to 2.x:
+``HfApi.get_paths_info`` (the last of them to arrive, in 0.20.0), ``hf_hub_url``,
+``get_session`` and ``huggingface_hub.utils.build_hf_headers`` / ``hf_raise_for_status`` /
+``are_progress_bars_disabled`` (.ci/min_versions.sh runs the download tests on 0.20.0). Why the
+byte transfer is ours and not ``hf_hub_download``'s:
+
+* ``hf_hub_download`` does not resume in 2.x: it downloads into a uniquely named temporary file
+  that it deletes when the call fails (an exception from the tqdm class, a broken connection)
+  and leaves orphaned after a kill, so every attempt starts from byte 0. Old releases resumed
+  from a shared ``.incomplete`` file instead; no behaviour holds across the range.
+* ``file_download.http_get`` (what this module used before) is not public: its keyword
+  arguments changed between releases, and a TypeError from it was reported as a network error.
+* ``HfFileSystem`` reads through an fsspec block cache and asks the hub for more endpoints
+  (repo info, tree listing) per file, for no gain over one ranged GET.
+
+So the URL comes from ``hf_hub_url``, the headers (user agent, token) from ``build_hf_headers``
+and the bytes from the hub's own HTTP client (``get_session()``: a ``requests.Session`` before
+huggingface_hub 1.0, an httpx or httpx2 client since: proxies, certificates and a client
+factory set with ``set_client_factory`` / ``configure_http_backend`` apply, and the token is not
+forwarded to a CDN on another host when the hub redirects). HTTP errors go through
+``hf_raise_for_status``. The price: no hf_xet acceleration; files come over plain HTTPS, which
+every hub release serves.
+
+Errors: only a network failure (no connection, a reset, a timeout, a body cut short, HTTP 5xx,
+408 or 429) says "run the same command again to resume". HTTP 401/403/404 and anything else
+(a bug, a full disk) get their own one-line message: running again would not help there.
+A cancel (an exception raised by the progress class's ``update``, as the GUI does) keeps the
+partial file and says so. No network (or no Hugging Face) gives one line saying which files to
+put where by hand. ``endpoint`` (or ``HF_ENDPOINT``) points it at a mirror, or at the tests'
+local stand-in hub. HF_HUB_DOWNLOAD_TIMEOUT (seconds, default 10) bounds each network wait.
 """
 
 from __future__ import annotations
@@ -22,6 +49,8 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import sys
 import time
 import zipfile
 from dataclasses import dataclass
@@ -31,12 +60,27 @@ from ..engine.errors import DownloadError
 from .catalogue import Pack, PackFile, Variant
 from .store import MANIFEST, ModelStore
 
+CHUNK = 1 << 20  # bytes per read: what is written to the .part file between two progress updates
+TRANSIENT_STATUS = (408, 429)  # besides 5xx: the same request may well work a moment later
+
 
 @dataclass(frozen=True)
 class RemoteFile:
     path: str
     size: int
     sha256: str | None  # None for small non-LFS files (the hub gives a git blob id only)
+
+
+class TransferInterrupted(ConnectionError):
+    """The server ended a response before the whole body arrived (a network failure)."""
+
+
+class TransferStopped(Exception):
+    """The caller's progress class raised from ``update``: a cancel (the GUI's way)."""
+
+    def __init__(self, cause: BaseException, kept: int):
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.kept = kept
 
 
 def _manual_hint(pack: Pack, variant: Variant, target: Path) -> str:
@@ -47,15 +91,71 @@ def _manual_hint(pack: Pack, variant: Variant, target: Path) -> str:
             f"--variant {variant.name}`")
 
 
-def _classify(exc: Exception) -> str:
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that mean the network failed, from the HTTP stacks that are loaded.
+
+    The stack is that of huggingface_hub's session: requests/urllib3 before 1.0, httpx from 1.0,
+    httpx2 from 2.0. A type only matters if its module is loaded, so none is imported here.
+    """
+    import http.client
+    found: list[type[BaseException]] = [ConnectionError, TimeoutError, socket.gaierror,
+                                         http.client.IncompleteRead]
+    wanted = {
+        "requests.exceptions": ("ConnectionError", "Timeout", "ChunkedEncodingError"),
+        "urllib3.exceptions": ("ProtocolError", "TimeoutError", "NewConnectionError"),
+        "httpx": ("TimeoutException", "NetworkError", "RemoteProtocolError", "ProxyError"),
+        "httpx2": ("TimeoutException", "NetworkError", "RemoteProtocolError", "ProxyError"),
+    }
+    for module_name, names in wanted.items():
+        module = sys.modules.get(module_name)
+        for name in names:
+            kind = getattr(module, name, None)
+            if isinstance(kind, type) and issubclass(kind, BaseException):
+                found.append(kind)
+    return tuple(found)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def _hub_version() -> str:
+    try:
+        from huggingface_hub import __version__
+        return __version__
+    except Exception:  # pragma: no cover - a broken install
+        return "?"
+
+
+def _classify(exc: BaseException) -> tuple[str, bool]:
+    """A one-line reason for ``exc``, and whether it is a network failure (worth a retry)."""
     name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
-    if any(k in name for k in ("Connect", "Timeout", "LocalEntryNotFound", "Network")) or \
-            any(k in text.lower() for k in ("connection", "resolve", "unreachable", "offline")):
-        return f"cannot reach the model hub ({text[:160]})"
-    if "RepositoryNotFound" in name or "RevisionNotFound" in name:
-        return f"the hub has no such repository or revision ({text[:160]})"
-    return f"{name}: {text[:200]}"
+    text = _first_line(exc)
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int) and status >= 400:
+        if status >= 500 or status in TRANSIENT_STATUS:
+            return f"the model hub answered HTTP {status}, a failure on its side ({text})", True
+        if status in (401, 403):
+            return (f"the model hub refused access (HTTP {status}): the repository may be "
+                    f"gated or private; accept its terms on the hub and log in "
+                    f"(`hf auth login`, or HF_TOKEN) ({text})"), False
+        if "RepositoryNotFound" in name:
+            return f"the hub has no such repository (HTTP {status})", False
+        if "RevisionNotFound" in name:
+            return f"the hub has no such revision (HTTP {status})", False
+        if status == 404:
+            return f"the hub has no such file (HTTP 404, {text})", False
+        return f"the model hub answered HTTP {status} ({text})", False
+    if isinstance(exc, TransferInterrupted):
+        return f"the transfer broke off ({text})", True
+    if isinstance(exc, _network_errors()):
+        return f"cannot reach the model hub ({name}: {text})", True
+    if isinstance(exc, OSError):  # a local file problem: disk full, no permission
+        return f"{name}: {text}", False
+    return (f"{name}: {text} (an error in sam3-canvas or in huggingface_hub "
+            f"{_hub_version()}, not a network failure: please report it)"), False
 
 
 def _sha256(path: Path) -> str:
@@ -96,8 +196,9 @@ def remote_files(pack: Pack, variant: Variant, endpoint: str | None = None,
         if getattr(info, "size", None) is None:
             continue  # a folder
         lfs = getattr(info, "lfs", None)
+        # a plain dict in huggingface_hub 0.20, a dict with attributes from 0.21 on
         out[info.path] = RemoteFile(info.path, int(info.size),
-                                    lfs.sha256 if lfs is not None else None)
+                                    lfs["sha256"] if lfs is not None else None)
     return out
 
 
@@ -117,17 +218,26 @@ def verify_file(path: Path, expected: RemoteFile) -> None:
 def download_pack(store: ModelStore, name: str, variant: str | None = None,
                   endpoint: str | None = None, token: str | None = None,
                   progress: bool = True, tqdm_class=None) -> Path:
-    """Download, verify and install one variant of a pack; returns the installed folder."""
+    """Download, verify and install one variant of a pack; returns the installed folder.
+
+    ``tqdm_class`` gets the progress of each file (``total``, ``initial`` = bytes already on
+    disk, ``desc`` = the file name); an exception raised from its ``update`` stops the download
+    and keeps the part downloaded, which the next call continues. Without one, a tqdm bar is
+    shown unless ``progress`` is false.
+    """
     pack = store.catalogue.get(name)
     chosen = pack.variant(variant)
     target = store.pack_dir(name, chosen.name)
     staging = store.root / ".staging" / f"{pack.name}-{chosen.name}"
     staging.mkdir(parents=True, exist_ok=True)
     endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
+    hint = _manual_hint(pack, chosen, target)
     try:
         expected = remote_files(pack, chosen, endpoint, token)
     except Exception as exc:
-        raise DownloadError(f"{_classify(exc)}; {_manual_hint(pack, chosen, target)}") from None
+        reason, transient = _classify(exc)
+        later = "try again later, or " if transient and "HTTP" in reason else ""
+        raise DownloadError(f"{reason}; {later}{hint}") from (None if transient else exc)
 
     fetched: list[tuple[PackFile, RemoteFile]] = []
     for item in with_sidecars(chosen.files):
@@ -135,16 +245,23 @@ def download_pack(store: ModelStore, name: str, variant: str | None = None,
         if remote is None:
             if item.optional:
                 continue
-            hint = "" if item.confirmed else " (this file name was never confirmed offline)"
-            raise DownloadError(f"{pack.repo}@{pack.revision} has no file {item.path}{hint}")
+            note = "" if item.confirmed else " (this file name was never confirmed offline)"
+            raise DownloadError(f"{pack.repo}@{pack.revision} has no file {item.path}{note}")
         staged = staging / item.path
         if not (staged.is_file() and staged.stat().st_size == remote.size):
             try:
-                _fetch(pack, item, remote, staged, endpoint, token, tqdm_class)
-            except Exception as exc:
+                _fetch(pack, item, remote, staged, endpoint, token, tqdm_class, progress)
+            except TransferStopped as stop:
                 raise DownloadError(
-                    f"{item.path}: {_classify(exc)}; run the same command again to resume, or "
-                    f"{_manual_hint(pack, chosen, target)}") from None
+                    f"{item.path}: stopped ({stop}) with {stop.kept:,} of {remote.size:,} bytes "
+                    f"downloaded; they are kept, and the next download of this pack continues "
+                    f"from there") from None
+            except Exception as exc:
+                reason, transient = _classify(exc)
+                if transient:
+                    raise DownloadError(f"{item.path}: {reason}; run the same command again to "
+                                        f"resume, or {hint}") from None
+                raise DownloadError(f"{item.path}: {reason}; {hint}") from exc
         try:
             verify_file(staged, remote)
         except DownloadError:
@@ -161,25 +278,106 @@ def download_pack(store: ModelStore, name: str, variant: str | None = None,
 
 
 def _fetch(pack: Pack, item: PackFile, remote: RemoteFile, staged: Path,
-           endpoint: str | None, token: str | None, tqdm_class) -> None:
+           endpoint: str | None, token: str | None, tqdm_class, progress: bool = True) -> None:
     """Download one file into ``staged``, continuing a ``.part`` file left by an earlier try."""
     from huggingface_hub import hf_hub_url
-    from huggingface_hub.file_download import http_get
     from huggingface_hub.utils import build_hf_headers
+
+    from .. import __version__
 
     part = staged.with_name(staged.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
     url = hf_hub_url(pack.repo, item.path, revision=pack.revision, endpoint=endpoint)
+    headers = build_hf_headers(token=token, library_name="sam3-canvas",
+                               library_version=__version__)
+    headers["Accept-Encoding"] = "identity"  # byte offsets must be those of the file itself
     with open(part, "ab") as fh:
         done = fh.tell()
         if done > remote.size:  # a different file than the hub's now: start over
             fh.truncate(0)
             done = 0
         if done < remote.size:
-            http_get(url, fh, resume_size=done, headers=build_hf_headers(token=token),
-                     expected_size=remote.size, displayed_filename=item.name,
-                     tqdm_class=tqdm_class)
+            bar = _progress_bar(tqdm_class, progress, remote.size, done, item.name)
+            try:
+                _transfer(url, headers, fh, done, remote.size, bar)
+            finally:
+                bar.close()
     os.replace(part, staged)
+
+
+def _progress_bar(tqdm_class, progress: bool, total: int, initial: int, name: str):
+    kwargs = dict(total=total, initial=initial, desc=name, unit="B", unit_scale=True,
+                  unit_divisor=1024)
+    if tqdm_class is None:  # a bar on the terminal, off as huggingface_hub's are off
+        from huggingface_hub.utils import are_progress_bars_disabled
+        from tqdm.auto import tqdm as tqdm_class
+        kwargs["disable"] = not progress or are_progress_bars_disabled()
+    return tqdm_class(**kwargs)
+
+
+def _timeout() -> float:
+    try:
+        return float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 10)
+    except ValueError:
+        return 10.0
+
+
+def _open_stream(url: str, headers: dict[str, str]):
+    """A streamed GET through huggingface_hub's session, as a context manager."""
+    from huggingface_hub import get_session
+
+    session = get_session()
+    if callable(getattr(session, "stream", None)):  # httpx / httpx2 client (hub >= 1.0)
+        return session.stream("GET", url, headers=headers, timeout=_timeout(),
+                              follow_redirects=True)
+    # requests.Session (hub < 1.0), whose ``stream`` is a plain flag; a Response is closable
+    return session.get(url, headers=headers, stream=True, timeout=_timeout())
+
+
+def _transfer(url: str, headers: dict[str, str], fh, done: int, size: int, bar) -> None:
+    """GET ``url`` from byte ``done`` on, appending to ``fh`` until it holds ``size`` bytes.
+
+    Every chunk is written and flushed before the progress class hears of it, so what a cancel
+    or a kill leaves on disk is exactly what the next attempt asks the server for.
+    """
+    from huggingface_hub.utils import hf_raise_for_status
+
+    if done:
+        headers = {**headers, "Range": f"bytes={done}-"}
+    with _open_stream(url, headers) as response:
+        hf_raise_for_status(response)
+        if done and response.status_code != 206:  # the server ignored the Range: start over
+            fh.seek(0)
+            fh.truncate()
+            done = 0
+            bar.reset(total=size)
+        elif done:
+            answered = response.headers.get("Content-Range", "")
+            if not answered.startswith(f"bytes {done}-"):  # a proxy mangled the Range
+                fh.truncate(0)  # the next attempt starts this file over
+                raise TransferInterrupted(f"asked for bytes {done}- and got {answered!r}")
+        chunks = iter(response.iter_bytes(CHUNK) if hasattr(response, "iter_bytes")
+                      else response.iter_content(CHUNK))
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except _network_errors() as exc:  # the body broke off: a reset, a timeout...
+                raise TransferInterrupted(
+                    f"{done:,} of {size:,} bytes received; {type(exc).__name__}: "
+                    f"{_first_line(exc)}") from exc
+            if chunk is None:
+                break
+            if not chunk:
+                continue
+            fh.write(chunk)
+            fh.flush()
+            done += len(chunk)
+            try:
+                bar.update(len(chunk))
+            except Exception as exc:
+                raise TransferStopped(exc, done) from exc
+    if done < size:
+        raise TransferInterrupted(f"{done:,} of {size:,} bytes received")
 
 
 def _unpack_archives(staging: Path, archives: list[PackFile]) -> None:
