@@ -1,4 +1,9 @@
-"""Shared fixtures: fake model packs (real ONNX graphs), the real data beside the project."""
+"""Shared fixtures: fake model packs (real ONNX graphs) and the synthetic test data in
+tests/fixtures (made by tests/fixtures/make_fixtures.py, committed; see its README.md).
+
+The suite needs nothing outside the repository. With ``SAM3_CANVAS_NO_SKIPS=1`` in the
+environment a skipped test (or module) is reported as a failure, so CI can require zero skips.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,56 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+FIXTURES = ROOT / "tests" / "fixtures"
+NO_SKIPS = "SAM3_CANVAS_NO_SKIPS"
 
 
-def shared(relative: str) -> Path:
-    """A path in ../shared/data, or skip the test with the reason when it is absent."""
-    path = SHARED_DATA / relative
+def fixture_path(relative: str) -> Path:
+    """A file or folder in tests/fixtures; a missing one fails the test (it never skips)."""
+    path = FIXTURES / relative
     if not path.exists():
-        pytest.skip(f"real test data {path} is absent (a checkout outside the workplace)")
+        pytest.fail(f"test fixture {path} is missing: it is part of the repository (regenerate "
+                    "it with `python tests/fixtures/make_fixtures.py`)", pytrace=False)
     return path
+
+
+def _no_skips() -> bool:
+    return os.environ.get(NO_SKIPS, "") not in ("", "0")
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def pytest_configure(config):
+    if _no_skips():  # a module failed for a skip is a collection error: run the rest anyway
+        config.option.continue_on_collection_errors = True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With SAM3_CANVAS_NO_SKIPS=1, a skip (marker, ``pytest.skip``, ``importorskip``) fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if _no_skips() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = (f"{item.nodeid} was skipped, and {NO_SKIPS}=1 forbids skips: "
+                           f"{_skip_reason(report)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole module skipped while it is collected (a module-level
+    ``pytest.importorskip`` of an optional dependency): a collection error that says why."""
+    outcome = yield
+    report = outcome.get_result()
+    if _no_skips() and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = (f"{collector.nodeid} was skipped, and {NO_SKIPS}=1 forbids skips: "
+                           f"{_skip_reason(report)}")
 
 
 @pytest.fixture(scope="session")
@@ -47,5 +93,5 @@ def segmenter(fake_pack, tmp_path):
 
 @pytest.fixture()
 def photo() -> Path:
-    """A real non-square photo (481 x 321) from the GrabCut set."""
-    return shared("grabcut/images/153077.jpg")
+    """A non-square photo-like JPEG (481 x 321: the models enlarge it), tests/fixtures."""
+    return fixture_path("objects/images/ring.jpg")

@@ -19,15 +19,15 @@ from sam3_canvas.app.labels import LabelSet
 from sam3_canvas.app.project import Project
 from sam3_canvas.app.worker import Callbacks, InferenceWorker
 from sam3_canvas.engine import Prompt, Segmenter
-from tests.conftest import shared
+from tests.conftest import fixture_path
 
 
 @pytest.fixture()
 def folder(tmp_path) -> Path:
     folder = tmp_path / "photos"
     folder.mkdir()
-    for name in ("153077.jpg", "banana1.jpg", "banana2.jpg", "teddy.jpg"):
-        shutil.copy(shared(f"grabcut/images/{name}"), folder / name)
+    for name in ("ring.jpg", "banana1.jpg", "banana2.jpg", "teddy.jpg"):  # ring: 481 x 321
+        shutil.copy(fixture_path(f"objects/images/{name}"), folder / name)
     return folder
 
 
@@ -51,13 +51,13 @@ def test_document_round_trip_keeps_holes_exactly():
 
 
 def test_labels_from_a_real_classes_file():
-    labels = LabelSet.from_classes_file(shared("labelme_sample/labels.txt"))
+    labels = LabelSet.from_classes_file(fixture_path("labelme/labels.txt"))
     assert "__ignore__" not in labels and "_background_" not in labels
     assert "person" in labels and labels.class_id(labels.names[0]) == 1
     assert len({c.colour for c in labels}) == len(labels)
 
 
-def _editor_with_prediction(folder, fake_pack, name="153077.jpg"):
+def _editor_with_prediction(folder, fake_pack, name="ring.jpg"):
     project = Project(folder)
     editor = Editor(project)
     seg = Segmenter.from_dir(fake_pack)
@@ -83,14 +83,14 @@ def test_click_accept_undo_redo_and_autosave(folder, fake_pack):
     run(editor.cmd_accept())
     assert [i.label for i in editor.doc.instances] == ["cat"]
     assert editor.prompt.is_empty and editor.prediction is None
-    saved = Document.load(editor.project.annotation_path(folder / "153077.jpg"))
+    saved = Document.load(editor.project.annotation_path(folder / "ring.jpg"))
     assert len(saved.instances) == 1 and saved.instances[0].source["candidate"] == 2
     assert json.loads((folder / ".sam3-canvas" / "labels.json").read_text())["labels"][0][
         "name"] == "cat"
     # undo the accept: the instance goes, the prompt comes back; the file follows
     history[-1].undo()
     assert editor.doc.instances == [] and editor.prompt == Prompt.click(240, 160)
-    assert Document.load(editor.project.annotation_path(folder / "153077.jpg")).instances == []
+    assert Document.load(editor.project.annotation_path(folder / "ring.jpg")).instances == []
     history[-1].redo()
     assert len(editor.doc.instances) == 1
     assert "saved" in events and "document" in events
@@ -133,9 +133,9 @@ def test_reopening_the_folder_restores_the_work(folder, fake_pack):
     editor.set_prediction(seg.predict(encoded, editor.prompt))
     editor.cmd_accept("cat").redo()
     again = Project(folder)
-    doc = again.document(folder / "153077.jpg")
+    doc = again.document(folder / "ring.jpg")
     assert [i.label for i in doc.instances] == ["cat"] and "cat" in again.labels
-    assert again.has_annotations(folder / "153077.jpg")
+    assert again.has_annotations(folder / "ring.jpg")
     assert not again.has_annotations(folder / "banana1.jpg")
 
 
@@ -172,7 +172,7 @@ def test_a_failed_save_keeps_the_document_in_memory(folder, fake_pack):
     blocker.unlink()  # space again: the next change saves everything
     editor.cmd_set_hidden(editor.doc.instances[0].id, True).redo()
     assert editor.last_save_error is None
-    saved = Document.load(editor.project.annotation_path(folder / "153077.jpg"))
+    saved = Document.load(editor.project.annotation_path(folder / "ring.jpg"))
     assert len(saved.instances) == 1 and saved.instances[0].hidden
 
 

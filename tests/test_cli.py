@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sam3_canvas.testing import fake_models
-from tests.conftest import ROOT, shared
+from tests.conftest import ROOT, fixture_path
 
 SAMPLE = ROOT / "resources" / "samples" / "cat.jpg"
 
@@ -73,7 +73,7 @@ def test_batch_over_a_folder_continues_past_a_bad_image(seg_args, tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
     for name in ("banana1.jpg", "banana2.jpg"):
-        (folder / name).write_bytes(shared(f"grabcut/images/{name}").read_bytes())
+        (folder / name).write_bytes(fixture_path(f"objects/images/{name}").read_bytes())
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     result = cli(*seg_args, "--image", folder, "--point", "100,100", "--output",
                  tmp_path / "out", "--json")
@@ -149,8 +149,8 @@ def test_export_and_import_commands(tmp_path):
     from sam3_canvas.app.project import Project
     folder = tmp_path / "photos"
     folder.mkdir()
-    shutil.copy(shared("grabcut/images/teddy.jpg"), folder / "teddy.jpg")
-    truth = np.asarray(Image.open(shared("grabcut/masks/teddy.png"))) == 255
+    shutil.copy(fixture_path("objects/images/teddy.jpg"), folder / "teddy.jpg")
+    truth = np.asarray(Image.open(fixture_path("objects/masks/teddy.png"))) == 255
     project = Project(folder)
     doc = Document("teddy.jpg", truth.shape[1], truth.shape[0])
     doc.insert(Instance.from_mask(1, "toy", truth))

@@ -1,8 +1,9 @@
-"""Datasets out and in, measured on real masks that nobody here made.
+"""Datasets out and in, measured on the GrabCut-style masks of tests/fixtures/objects.
 
-Every GrabCut mask goes out in each format and back in; the 128 band of the ground truth is
-ignored when scoring. Exact formats must give IoU 1.0; polygon formats are held to floors
-(the figures themselves are printed by bench/bench_formats.py).
+Every mask (holes down to one pixel, 1-3 px parts, separate parts, a tiny object, one cut by
+the border) goes out in each format and back in; the 128 band of the ground truth is ignored
+when scoring. Exact formats must give IoU 1.0; polygon formats are held to floors (the
+figures on the real GrabCut set are printed by bench/bench_formats.py).
 """
 
 from __future__ import annotations
@@ -19,23 +20,24 @@ from pycocotools.coco import COCO
 from sam3_canvas.app.datasets import export_project, import_into_project
 from sam3_canvas.app.document import Document, Instance
 from sam3_canvas.app.project import Project
-from tests.conftest import shared
+from tests.conftest import fixture_path
 
 POLYGON_FLOOR_MEAN = 0.995
 POLYGON_FLOOR_WORST = 0.99
+OBJECTS = 14  # photo + mask pairs in tests/fixtures/objects
 
 
 def _truth(name: str) -> tuple[np.ndarray, np.ndarray]:
-    gt = np.asarray(Image.open(shared(f"grabcut/masks/{Path(name).stem}.png")))
+    gt = np.asarray(Image.open(fixture_path(f"objects/masks/{Path(name).stem}.png")))
     return gt == 255, gt != 128  # object, pixels that count
 
 
 @pytest.fixture(scope="module")
 def grabcut(tmp_path_factory) -> Path:
-    """A folder of the 50 GrabCut photos, each annotated with its ground-truth mask."""
+    """A folder of the 14 fixture photos, each annotated with its ground-truth mask."""
     folder = tmp_path_factory.mktemp("grabcut")
     project = Project(folder, images=[])
-    for image in sorted(shared("grabcut/images").glob("*.jpg")):
+    for image in sorted(fixture_path("objects/images").glob("*.jpg")):
         shutil.copy(image, folder / image.name)
         mask, _ = _truth(image.name)
         doc = Document(image.name, mask.shape[1], mask.shape[0])
@@ -69,7 +71,7 @@ def _round_trip(grabcut, tmp_path, fmt, **options):
         truth, valid = _truth(doc.image_file)
         ious[doc.image_file] = ((mask & truth) & valid).sum() / ((mask | truth) & valid).sum()
         labels[doc.image_file] = inst.label
-    assert len(ious) == 50
+    assert len(ious) == OBJECTS
     assert all(labels[n] == ("person" if n.startswith("person") else "object") for n in labels)
     return report, ious
 
@@ -77,7 +79,7 @@ def _round_trip(grabcut, tmp_path, fmt, **options):
 @pytest.mark.parametrize("fmt, options", [("coco", {}), ("png", {}), ("voc", {})])
 def test_exact_formats_give_every_mask_back(grabcut, tmp_path, fmt, options):
     report, ious = _round_trip(grabcut, tmp_path, fmt, **options)
-    assert report.images == 50 and report.instances == 50 and not report.warnings
+    assert report.images == OBJECTS and report.instances == OBJECTS and not report.warnings
     assert min(ious.values()) == 1.0
 
 
@@ -90,6 +92,11 @@ def test_polygon_formats_keep_shape_holes_and_parts(grabcut, tmp_path, fmt, opti
     # holes are kept (keyholed); only those too small for a polygon are filled, and said so
     for warning in report.warnings:
         assert "holes too small" in warning and "instance 1" in warning
+    # the fixtures' one-pixel hole (holes.jpg: 7 of its 8 holes are drawn) and the tiny
+    # object's (tiny.jpg) are such holes; the ring's and the stones' holes are all kept
+    assert any("holes.jpg" in w and "1 of 8 holes" in w for w in report.warnings)
+    assert any("tiny.jpg" in w for w in report.warnings)
+    assert not any(n in w for w in report.warnings for n in ("ring.jpg", "blobs.jpg"))
 
 
 def test_holes_and_parts_survive_polygons_exactly_enough():
@@ -108,22 +115,26 @@ def test_holes_and_parts_survive_polygons_exactly_enough():
 
 
 def test_real_coco_file_imports_and_exports_faithfully(tmp_path):
-    source = shared("coco_sample/panoptic_coco_detection_format.json")
+    source = fixture_path("coco/instances.json")
     folder = tmp_path / "coco"
     folder.mkdir()
-    for image in shared("coco_sample").glob("*.jpg"):
+    for image in fixture_path("coco").glob("*.jpg"):
         shutil.copy(image, folder / image.name)
     project = Project(folder)
     report = import_into_project(project, "coco", source)
-    assert report.instances == 50 and not report.problems
+    assert report.instances == 28 and not report.problems  # 16 + 12, see fixtures/README.md
     reference = COCO(str(source))
+    # the file holds compressed RLE, uncompressed RLE (the crowds) and polygons
+    kinds = {"polygons" if isinstance(a["segmentation"], list) else
+             type(a["segmentation"]["counts"]).__name__ for a in reference.dataset["annotations"]}
+    assert kinds == {"polygons", "str", "list"}
     crowd = [i for d in report.documents for i in d.instances if i.source["iscrowd"]]
-    assert len(crowd) == 3
+    assert len(crowd) == 2
     for fmt_options in ({}, {"polygons": True}):
         out = tmp_path / f"export-{len(fmt_options)}"
         export_project(Project(folder), "coco", out, **fmt_options)
         written = COCO(str(out / "annotations.json"))  # pycocotools reads what we wrote
-        assert len(written.getAnnIds()) == 50
+        assert len(written.getAnnIds()) == 28
         by_name = {img["file_name"]: img for img in written.dataset["images"]}
         for ref_ann in reference.dataset["annotations"]:
             ref_img = reference.imgs[ref_ann["image_id"]]
@@ -134,7 +145,7 @@ def test_real_coco_file_imports_and_exports_faithfully(tmp_path):
                           if written.cats[a["category_id"]]["name"] == ref_label]
             best = max(_iou(written.annToMask(a).astype(bool), ref_mask) for a in candidates)
             if fmt_options:
-                assert best >= 0.98  # polygons of the real masks, tiny and crowd ones too
+                assert best >= 0.98  # polygons of all the masks, tiny and crowd ones too
             else:
                 assert best == 1.0
 
@@ -142,18 +153,19 @@ def test_real_coco_file_imports_and_exports_faithfully(tmp_path):
 def test_real_labelme_files_import_and_export(tmp_path):
     folder = tmp_path / "voc"
     folder.mkdir()
-    for image in shared("labelme_sample").glob("*.jpg"):
+    for image in fixture_path("labelme").glob("*.jpg"):
         shutil.copy(image, folder / image.name)
-    report = import_into_project(Project(folder), "labelme", shared("labelme_sample"))
+    report = import_into_project(Project(folder), "labelme", fixture_path("labelme"))
     counts = {d.image_file: len(d.instances) for d in report.documents}
-    # group_id 0 joins two person shapes, and four sofa shapes, into one instance each
-    assert counts == {"2011_000003.jpg": 3, "2011_000006.jpg": 6, "2011_000025.jpg": 3}
+    # group_id 0 joins two person shapes, and four sofa shapes, into one instance each; road
+    # has a rectangle and a circle shape besides its polygons
+    assert counts == {"kitchen.jpg": 3, "living_room.jpg": 6, "road.jpg": 5}
     assert sum("ignore (void) region" in p for p in report.problems) == 2
     assert len(report.problems) == 2
     first = {d.image_file: d for d in (Project(folder).document(folder / n) for n in counts)}
     out = tmp_path / "labelme-out"
     export_project(Project(folder), "labelme", out)
-    written = json.loads((out / "2011_000006.json").read_text())
+    written = json.loads((out / "living_room.json").read_text())
     assert {s["label"] for s in written["shapes"]} == {"person", "chair", "sofa"}
     sofa_groups = {s["group_id"] for s in written["shapes"] if s["label"] == "sofa"}
     assert len(sofa_groups) == 1 and None not in sofa_groups  # still one instance, 4 parts
@@ -177,7 +189,7 @@ def _iou(a, b):
 def test_bad_coco_input_is_reported_and_the_rest_imported(tmp_path):
     folder = tmp_path / "imgs"
     folder.mkdir()
-    shutil.copy(shared("grabcut/images/teddy.jpg"), folder / "teddy.jpg")
+    shutil.copy(fixture_path("objects/images/teddy.jpg"), folder / "teddy.jpg")
     w, h = Image.open(folder / "teddy.jpg").size
     good = {"size": [h, w], "counts": _rle_counts(np.ones((h, w), bool))}
     data = {"images": [{"id": 1, "file_name": "teddy.jpg", "width": w, "height": h},
@@ -212,7 +224,7 @@ def _rle_counts(mask):
 def test_bad_labelme_and_yolo_input(tmp_path):
     folder = tmp_path / "imgs"
     folder.mkdir()
-    shutil.copy(shared("grabcut/images/teddy.jpg"), folder / "teddy.jpg")
+    shutil.copy(fixture_path("objects/images/teddy.jpg"), folder / "teddy.jpg")
     w, h = Image.open(folder / "teddy.jpg").size
     shapes = [{"label": "toy", "points": [[10, 10], [100, 10], [100, 100]],
                "shape_type": "polygon"},
@@ -248,7 +260,7 @@ def test_a_failed_export_leaves_nothing_half_written(grabcut, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     shutil.copytree(grabcut / ".sam3-canvas", broken / ".sam3-canvas")
-    for image in list(grabcut.glob("*.jpg"))[:10]:  # most images are missing
+    for image in list(grabcut.glob("*.jpg"))[:4]:  # most images (10 of 14) are missing
         shutil.copy(image, broken / image.name)
     project = Project(broken, images=sorted(grabcut.glob("*.jpg")))
     project.folder = broken

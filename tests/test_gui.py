@@ -26,7 +26,7 @@ from sam3_canvas.engine import Prompt  # noqa: E402
 from sam3_canvas.gui.main_window import MainWindow  # noqa: E402
 from sam3_canvas.models.store import ModelStore  # noqa: E402
 from sam3_canvas.testing import fake_models  # noqa: E402
-from tests.conftest import ROOT, shared  # noqa: E402
+from tests.conftest import ROOT, fixture_path  # noqa: E402
 from tests.gui_helpers import click_image, drag_image  # noqa: E402
 
 NAMES = ("llama.jpg", "teddy.jpg", "banana1.jpg", "sheep.jpg")
@@ -37,13 +37,13 @@ def folder(tmp_path) -> Path:
     folder = tmp_path / "photos"
     folder.mkdir()
     for name in NAMES:
-        shutil.copy(shared(f"grabcut/images/{name}"), folder / name)
+        shutil.copy(fixture_path(f"objects/images/{name}"), folder / name)
     return folder
 
 
 @pytest.fixture()
 def truth() -> np.ndarray:
-    return np.asarray(Image.open(shared("grabcut/masks/llama.png"))) > 128
+    return np.asarray(Image.open(fixture_path("objects/masks/llama.png"))) > 128
 
 
 @pytest.fixture()
@@ -110,7 +110,7 @@ def test_click_three_candidates_pick_accept(qtbot, make_window, folder, truth, t
     doc = window.editor.doc
     assert [i.label for i in doc.instances] == ["llama"]
     mask = doc.instances[0].mask()
-    valid = np.asarray(Image.open(shared("grabcut/masks/llama.png"))) != 128
+    valid = np.asarray(Image.open(fixture_path("objects/masks/llama.png"))) != 128
     iou = ((mask & truth) & valid).sum() / ((mask | truth) & valid).sum()
     assert iou > 0.99  # the accepted instance is the full-size ground truth
     assert window.instances.list.count() == 1 and window.editor.prompt.is_empty
@@ -225,7 +225,7 @@ def test_no_model_the_app_still_works(qtbot, make_window, folder):
 def test_labels_classes_file_and_shortcuts(qtbot, make_window, folder, fake_pack):
     window = make_window(fake_pack)
     open_and_wait(qtbot, window, folder / "teddy.jpg")
-    window.load_classes(shared("labelme_sample/labels.txt"))
+    window.load_classes(fixture_path("labelme/labels.txt"))
     names = window.project.labels.names
     assert window.labels.list.count() == len(names) and "__ignore__" not in names
     QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
@@ -447,7 +447,7 @@ def test_find_by_class_name_filter_and_accept(qtbot, make_window, tmp_path):
     from tests.gui_helpers import drag_image
     folder = tmp_path / "coco"
     folder.mkdir()
-    shutil.copy(shared("coco_sample/000000142238.jpg"), folder / "street.jpg")
+    shutil.copy(fixture_path("coco/street.jpg"), folder / "street.jpg")
     text_pack = write_text_pack(tmp_path / "text", "A2")
     window = make_window(None, text_model_dir=str(text_pack))
     open_and_wait(qtbot, window, folder / "street.jpg", model=False)

@@ -107,8 +107,8 @@ def test_cache_is_keyed_by_content_and_model(fake_pack, fake_pack_fp16, photo, t
 
 
 def test_different_images_give_different_embeddings(segmenter, photo):
-    from tests.conftest import shared
-    other = shared("grabcut/images/banana1.jpg")
+    from tests.conftest import fixture_path
+    other = fixture_path("objects/images/banana1.jpg")
     a = segmenter.encode(photo).embeddings["image_embeddings.2"]
     b = segmenter.encode(other).embeddings["image_embeddings.2"]
     assert not np.allclose(a, b)
@@ -135,8 +135,8 @@ def test_unwritable_cache_never_breaks_a_prediction(fake_pack, photo, tmp_path):
 
 
 def test_memory_cache_stays_within_its_byte_budget(fake_pack, tmp_path):
-    from tests.conftest import shared
-    images = sorted(shared("grabcut/images").glob("*.jpg"))[:4]
+    from tests.conftest import fixture_path
+    images = sorted(fixture_path("objects/images").glob("*.jpg"))[:4]
     one = Segmenter.from_dir(fake_pack).encode(images[0])
     per_image = sum(a.nbytes for a in one.embeddings.values())
     seg = Segmenter.from_dir(fake_pack, cache_bytes=int(per_image * 2.5))

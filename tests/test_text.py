@@ -14,7 +14,7 @@ from sam3_canvas.engine.text import ClassResult, Exemplar, TextSegmenter, parse_
 from sam3_canvas.engine.tokenizer import (ClipTokenizer, TokenizerError, _bytes_to_unicode,
                                           default_tokenizer)
 from sam3_canvas.testing import fake_text_models as fake
-from tests.conftest import ROOT, shared
+from tests.conftest import ROOT, fixture_path
 
 
 @pytest.fixture(scope="module", params=["A", "A2"])
@@ -25,7 +25,7 @@ def pack(request, tmp_path_factory):
 
 @pytest.fixture()
 def photo():
-    return shared("coco_sample/000000142238.jpg")  # 640 x 427, not square
+    return fixture_path("coco/street.jpg")  # 640 x 427, not square
 
 
 # -- tokenizer ---------------------------------------------------------------------------
@@ -215,13 +215,13 @@ def test_detect_command_writes_resumes_and_exports(tmp_path):
     from tests.test_cli import cli
     folder = tmp_path / "photos"
     folder.mkdir()
-    for image in shared("coco_sample").glob("*.jpg"):
+    for image in fixture_path("coco").glob("*.jpg"):
         shutil.copy(image, folder / image.name)
     pack = fake.write_text_pack(tmp_path / "pack", "A2")
     result = cli("detect", folder, "--classes", "person", "car", "--model-dir", pack)
     assert result.returncode == 0, result.stderr
     assert "in 2 images (0 already done" in result.stdout
-    doc = Document.load(folder / ".sam3-canvas" / "000000142238.jpg.json")
+    doc = Document.load(folder / ".sam3-canvas" / "street.jpg.json")
     assert {i.label for i in doc.instances} == {"person", "car"}
     assert all(i.source["kind"] == "detect" and i.score > 0.5 for i in doc.instances)
     again = cli("detect", folder, "--classes", "person", "car", "--model-dir", pack)

@@ -1,6 +1,6 @@
 """Architecture twin of the text path: the app's whole pipeline against transformers' own
 (``Sam3ImageProcessor`` + ``Sam3Model`` + ``post_process_instance_segmentation``) on the same
-tiny random weights and a real photo."""
+tiny random weights and a photo-like image (tests/fixtures/coco/street.jpg, 640 x 427)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from PIL import Image  # noqa: E402
 from sam3_canvas.engine.errors import PromptError  # noqa: E402
 from sam3_canvas.engine.text import Exemplar, TextSegmenter  # noqa: E402
 from sam3_canvas.engine.tokenizer import default_tokenizer  # noqa: E402
-from tests.conftest import shared  # noqa: E402
+from tests.conftest import fixture_path  # noqa: E402
 
 pytestmark = pytest.mark.twin
 
@@ -51,7 +51,7 @@ def test_litetext_language_encoder_is_a_drop_in(tmp_path):
 def test_detections_match_transformers_on_a_real_photo(twin, name):
     from transformers.models.sam3.image_processing_sam3 import Sam3ImageProcessor
     model, folder = twin
-    path = shared("coco_sample/000000142238.jpg")
+    path = fixture_path("coco/street.jpg")
     image = Image.open(path).convert("RGB")
     tokens = default_tokenizer()(name).ids
     valid = tokens != 0
@@ -83,7 +83,7 @@ def test_a_text_only_decoder_takes_no_exemplars(twin):
     seg = TextSegmenter(folder)
     assert seg.layout.name == "A2" and seg.layout.box_capacity == 0
     with pytest.raises(PromptError, match="takes no exemplar boxes"):
-        seg.detect(shared("coco_sample/000000142238.jpg"), "person",
+        seg.detect(fixture_path("coco/street.jpg"), "person",
                    [Exemplar((10, 10, 50, 50))])
 
 

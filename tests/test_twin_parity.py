@@ -17,7 +17,7 @@ transformers = pytest.importorskip("transformers", reason="the export extra is n
 from PIL import Image  # noqa: E402
 
 from sam3_canvas.engine import Prompt, Segmenter  # noqa: E402
-from tests.conftest import shared  # noqa: E402
+from tests.conftest import fixture_path  # noqa: E402
 
 pytestmark = pytest.mark.twin
 
@@ -71,7 +71,7 @@ PROMPTS = {
 @pytest.mark.parametrize("name", list(PROMPTS))
 def test_pipeline_matches_transformers_on_a_real_photo(twin, processor, name, tmp_path):
     model, folder = twin
-    path = shared("grabcut/images/153077.jpg")  # 481 x 321, the model enlarges it
+    path = fixture_path("objects/images/ring.jpg")  # 481 x 321, the model enlarges it
     seg = Segmenter.from_dir(folder, cache_dir=tmp_path / "cache")
     prompt = PROMPTS[name]
     prediction = seg.segment(path, prompt)
@@ -88,7 +88,7 @@ def test_pipeline_matches_transformers_on_a_real_photo(twin, processor, name, tm
 def test_pipeline_matches_transformers_when_shrinking_a_big_photo(twin, processor, tmp_path):
     """A 12 MP photo: the resize now shrinks, where filters differ most (antialiasing)."""
     model, folder = twin
-    small = Image.open(shared("grabcut/images/124080.jpg")).convert("RGB")
+    small = Image.open(fixture_path("objects/images/holes.jpg")).convert("RGB")
     big = small.resize((4000, 3000), Image.BICUBIC)
     path = tmp_path / "big.png"
     big.save(path)
