@@ -30,3 +30,56 @@ def drag_image(window, start: tuple[float, float], end: tuple[float, float]) -> 
                            Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(viewport, move)
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def open_and_wait(qtbot, window, path, model=True, timeout=20000):
+    """Open a folder or image and wait until its first image is current (and the model)."""
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window.photo is not None and window.editor is not None and
+                    window.editor.doc is not None, timeout=timeout)
+    if model:
+        qtbot.waitUntil(lambda: window.segmenter is not None, timeout=timeout)
+
+
+def wait_prediction(qtbot, window, timeout=20000):
+    qtbot.waitUntil(lambda: window.editor.prediction is not None, timeout=timeout)
+    return window.editor.prediction
+
+
+def show_and_wait(qtbot, window, index, timeout=20000):
+    """Switch to image ``index`` as a user would (the file list) and wait until it is
+    current."""
+    window.files.list.setCurrentRow(index)
+    qtbot.waitUntil(lambda: window.editor.image is not None and
+                    window.editor.image == window.project.images[index], timeout=timeout)
+
+
+def window_factory(qtbot, tmp_path, monkeypatch):
+    """``make(model_dir, **settings)`` -> a shown MainWindow with its own QSettings file and
+    model store under ``tmp_path``; and a function that stops every window's worker."""
+    from PySide6.QtCore import QSettings
+
+    from sam3_canvas.app.settings import Settings
+    from sam3_canvas.gui.main_window import MainWindow
+    from sam3_canvas.models.store import ModelStore
+
+    monkeypatch.setenv("SAM3_CANVAS_CACHE", str(tmp_path / "cache"))
+    windows = []
+
+    def make(model_dir=None, qsettings=None, **settings):
+        qsettings = qsettings or QSettings(str(tmp_path / "settings.ini"),
+                                           QSettings.Format.IniFormat)
+        values = {"model_dir": str(model_dir or ""), "disk_cache": False, **settings}
+        window = MainWindow(Settings(**values), qsettings, ModelStore(tmp_path / "models"))
+        qtbot.addWidget(window)
+        window.resize(1300, 850)
+        window.show()
+        windows.append(window)
+        return window
+
+    def stop():
+        for window in windows:
+            window.worker.stop(timeout=5)
+            window.tasks.stop_all(timeout=5)
+
+    return make, stop

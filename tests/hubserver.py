@@ -39,6 +39,7 @@ class StandInHub:
         self.repo = repo
         self.files = dict(files)
         self.cut_after: int | None = None
+        self.cut_path: str | None = None  # cut only this file's GET (None: the next GET)
         self.stall_after: int | None = None
         self.stalled = threading.Event()  # set to let a stalled GET end
         self.corrupt: set[str] = set()
@@ -141,7 +142,7 @@ class StandInHub:
                     extra["Content-Range"] = f"bytes {start}-{end - 1}/{len(data)}"
                 body = data[start:end]
                 self._headers(name, body, status, extra)
-                if hub.cut_after is not None:
+                if hub.cut_after is not None and hub.cut_path in (None, name):
                     cut, hub.cut_after = hub.cut_after, None
                     self.wfile.write(body[:cut])
                     self.wfile.flush()

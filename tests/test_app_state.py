@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sam3_canvas.app.document import Document, Instance
+from sam3_canvas.app.document import DocumentError, Document, Instance
 from sam3_canvas.app.editor import Editor
 from sam3_canvas.app.labels import LabelSet
 from sam3_canvas.app.project import Project
@@ -154,10 +154,15 @@ def test_corrupt_annotation_file_is_kept_aside_not_overwritten(folder):
     path = project.annotation_path(folder / "teddy.jpg")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('{"format": "sam3-canvas/annotation", "image": ')  # torn by hand
-    doc = Project(folder).document(folder / "teddy.jpg")
-    assert doc.instances == []
+    with pytest.raises(DocumentError, match="teddy.jpg.json: cannot be read"):
+        Project(folder).document(folder / "teddy.jpg")  # readers leave it as it is
+    assert path.read_text().startswith('{"format"')
+    project = Project(folder)
+    doc = project.document(folder / "teddy.jpg", move_corrupt=True)  # the app, which tells
+    assert doc.instances == [] and "kept as teddy.jpg.json.corrupt-" in project.warnings[0]
     kept = list(path.parent.glob("teddy.jpg.json.corrupt-*"))
     assert len(kept) == 1 and kept[0].read_text().startswith('{"format"')
+    assert not path.exists()
 
 
 def test_a_failed_save_keeps_the_document_in_memory(folder, fake_pack):

@@ -88,7 +88,18 @@ def test_sixteen_bit_png_keeps_its_range(tmp_path):
     path = tmp_path / "sixteen.png"
     Image.fromarray(arr).save(path)
     value = load_image(path).rgb[0, 0, 0]
-    assert value == 30000 // 257  # scaled, not clipped to 255
+    assert value == round(30000 * 255 / 65535)  # scaled, not clipped to 255
+
+
+def test_twelve_bit_values_in_a_sixteen_bit_file_use_the_full_range(tmp_path):
+    """A 12-bit camera or scanner image saved as 16-bit: scaled from 0..4095, not 0..65535
+    (which reached the model nearly black), and the user is told."""
+    arr = np.linspace(0, 4095, 64 * 64).reshape(64, 64).astype(np.uint16)
+    path = tmp_path / "twelve.tif"
+    Image.fromarray(arr).save(path)
+    image = load_image(path)
+    assert image.rgb.max() == 255 and abs(int(image.rgb[32, 32, 0]) - 128) <= 2
+    assert "12-bit" in image.note and "0..4095" in image.note
 
 
 def test_missing_file(tmp_path):

@@ -30,7 +30,6 @@ def twin(request, tmp_path_factory):
 
 def test_litetext_language_encoder_is_a_drop_in(tmp_path):
     """LiteText's small text encoder in place of SAM3's, in a layout-A pack: same contract."""
-    import shutil
     from sam3_canvas.export.text_twin import build_tiny_litetext, export_text_pack
     from sam3_canvas.testing.fake_text_models import write_text_pack
     lite = export_text_pack(build_tiny_litetext(seed=1), tmp_path / "lite")

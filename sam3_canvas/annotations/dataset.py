@@ -1,25 +1,22 @@
-"""What every dataset format shares: reports, staged output folders, finding images.
+"""What every dataset format shares: reports, outlines, finding images.
 
-Exports are written into a temporary folder beside the destination and moved into place when
-complete, so an interrupted or failed export never leaves a half-written dataset (a previous
-export in the same place stays until the new one is whole). Imports never stop at the first
-bad annotation: each problem is reported with its file and annotation, the rest is imported.
+Exporters write into a staging folder that ``export_target.staged_export`` puts in place, so an
+interrupted or failed export never leaves a half-written dataset and never deletes a file it
+did not write. Imports never stop at the first bad annotation: each problem is reported with
+its file and annotation, the rest is imported.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..app.document import Document
+from ..engine.errors import Sam3CanvasError
 from ..engine.images import IMAGE_SUFFIXES, image_size
 
 
-class DatasetError(Exception):
+class DatasetError(Sam3CanvasError):
     """A dataset cannot be read or written at all (the message names the file)."""
 
 
@@ -29,6 +26,7 @@ class ExportReport:
     images: int = 0
     instances: int = 0
     warnings: list[str] = field(default_factory=list)  # per instance: what the format lost
+    unreadable: int = 0  # annotation files left out because they cannot be read
 
 
 @dataclass
@@ -36,28 +34,11 @@ class ImportReport:
     documents: list[Document] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # per file / annotation: what was skipped
+    skipped: int = 0  # instances an earlier import of the same source already brought in
 
     @property
     def instances(self) -> int:
         return sum(len(d.instances) for d in self.documents)
-
-
-@contextlib.contextmanager
-def staged_folder(out: str | os.PathLike):
-    """Yield a temporary folder; on success it replaces ``out`` in one rename."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def outline(doc: Document, inst, tolerance: float, report: ExportReport,
@@ -90,6 +71,22 @@ def find_image(folder: Path, name: str) -> Path | None:
             if path.is_file():
                 return path
     return None
+
+
+def checked_size(width, height) -> tuple[int, int]:
+    """An image size from a dataset file as two positive ints within the pixel limit, or
+    ValueError (a width of -3 or 1e9 must not reach numpy)."""
+    from ..engine.images import pixel_limit
+    try:
+        w, h = float(width), float(height)
+    except (TypeError, ValueError):
+        raise ValueError(f"image size {width!r} x {height!r} is not two numbers") from None
+    if not (w.is_integer() and h.is_integer() and w > 0 and h > 0):
+        raise ValueError(f"image size {width!r} x {height!r} is not two positive integers")
+    if w * h > pixel_limit():
+        raise ValueError(f"image size {int(w)} x {int(h)} is over the "
+                         f"{pixel_limit() / 1e6:.0f} MP limit")
+    return int(w), int(h)
 
 
 def new_document(image: Path) -> Document:

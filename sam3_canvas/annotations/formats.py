@@ -40,21 +40,31 @@ FORMATS: dict[str, Format] = {
 
 
 def export(fmt: str, docs, labels, out: Path, images_dir: Path, polygons: bool = False,
-           tolerance: float | None = None, copy_images: bool = False, progress=None):
+           tolerance: float | None = None, copy_images: bool = False, progress=None,
+           beside: bool = False):
+    """Write ``docs`` as a dataset in ``out`` (see ``export_target``: a folder holding files
+    that are not a previous export of ours is refused unless ``beside``). ``progress(n)``
+    after each image; an exception it raises cancels the export and leaves ``out`` as it was."""
+    from .dataset import ExportReport
+    from .export_target import staged_export
     from .polygons import DEFAULT_TOLERANCE
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
-    if fmt == "coco":
-        return coco.export_coco(docs, labels, out, images_dir, polygons=polygons,
-                                tolerance=tolerance, copy_images=copy_images, progress=progress)
-    if fmt == "yolo":
-        return yolo.export_yolo(docs, labels, out, images_dir, tolerance, copy_images, progress)
-    if fmt == "voc":
-        return voc.export_voc(docs, labels, out, images_dir, copy_images, progress)
-    if fmt == "labelme":
-        return labelme.export_labelme(docs, labels, out, images_dir, tolerance, progress)
-    if fmt == "png":
-        from .dataset import ExportReport, staged_folder
-        with staged_folder(out) as tmp:
+    with staged_export(out, fmt, beside=beside) as tmp:
+        if fmt == "coco":
+            report = coco.export_coco(docs, labels, tmp, images_dir, polygons=polygons,
+                                      tolerance=tolerance, copy_images=copy_images,
+                                      progress=progress)
+        elif fmt == "yolo":
+            report = yolo.export_yolo(docs, labels, tmp, images_dir, tolerance, copy_images,
+                                      progress)
+        elif fmt == "voc":
+            report = voc.export_voc(docs, labels, tmp, images_dir, copy_images, progress)
+        elif fmt == "labelme":
+            report = labelme.export_labelme(docs, labels, tmp, images_dir, tolerance, progress)
+        else:
             summary = mask_export.export_masks(docs, labels, tmp, progress=progress)
-        return ExportReport(Path(out), summary.images, summary.instances)
-    raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+            report = ExportReport(tmp, summary.images, summary.instances)
+    report.folder = Path(out)
+    return report

@@ -16,14 +16,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from ..app.document import Document, Instance
+from ..engine.errors import ImageLoadError
+from ..engine.images import read_pixels
 from ..app.labels import IGNORED_NAMES, LabelSet
 from ..fsutil import atomic_write_text
 from . import rle as rle_codec
-from .dataset import ExportReport, ImportReport, find_image, outline, staged_folder
-from .polygons import DEFAULT_TOLERANCE, polygons_to_mask
+from .dataset import ExportReport, ImportReport, checked_size, find_image, outline
+from .polygons import DEFAULT_TOLERANCE, check_points, polygons_to_mask
 
 LABELME_VERSION = "5.5.0"
 
@@ -32,45 +33,48 @@ def export_labelme(docs: list[Document], labels: LabelSet, out: str | Path, imag
                    tolerance: float = DEFAULT_TOLERANCE, progress=None) -> ExportReport:
     out = Path(out)
     report = ExportReport(out)
-    with staged_folder(out) as tmp:
-        for doc in docs:
-            shapes = []
-            for inst in doc.instances:
-                labels.add(inst.label)
-                found = outline(doc, inst, tolerance, report)
-                if not found.parts:
-                    continue
-                group = inst.id if len(found.parts) > 1 else None
-                for part in found.parts:
-                    shapes.append({"label": inst.label,
-                                   "points": [[round(float(x), 2), round(float(y), 2)]
-                                              for x, y in part],
-                                   "group_id": group, "description": "",
-                                   "shape_type": "polygon", "flags": {}, "mask": None})
-                report.instances += 1
-            image_path = os.path.relpath(images_dir / doc.image_file, out)
-            data = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes,
-                    "imagePath": image_path, "imageData": None,
-                    "imageHeight": doc.height, "imageWidth": doc.width}
-            atomic_write_text(tmp / f"{Path(doc.image_file).stem}.json", json.dumps(data, indent=1))
-            report.images += 1
-            if progress:
-                progress(report.images)
+    tmp = Path(out)  # a staging folder: formats.export moves it into place
+    for doc in docs:
+        shapes = []
+        for inst in doc.instances:
+            labels.add(inst.label)
+            found = outline(doc, inst, tolerance, report)
+            if not found.parts:
+                continue
+            group = inst.id if len(found.parts) > 1 else None
+            for part in found.parts:
+                shapes.append({"label": inst.label,
+                               "points": [[round(float(x), 2), round(float(y), 2)]
+                                          for x, y in part],
+                               "group_id": group, "description": "",
+                               "shape_type": "polygon", "flags": {}, "mask": None})
+            report.instances += 1
+        image_path = os.path.relpath(images_dir / doc.image_file, out)
+        data = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes,
+                "imagePath": image_path, "imageData": None,
+                "imageHeight": doc.height, "imageWidth": doc.width}
+        atomic_write_text(tmp / f"{Path(doc.image_file).stem}.json", json.dumps(data, indent=1))
+        report.images += 1
+        if progress:
+            progress(report.images)
     return report
 
 
 def import_labelme(folder: str | Path, images_dir: Path | None = None) -> ImportReport:
     folder = Path(folder)
-    files = [folder] if folder.is_file() else sorted(folder.glob("*.json"))
+    files = [folder] if folder.is_file() else sorted(
+        p for p in folder.glob("*.json") if not p.name.startswith("."))  # our export manifest
     report = ImportReport()
     names: dict[str, None] = {}
     for path in files:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             shapes = data["shapes"]
-            width, height = int(data["imageWidth"]), int(data["imageHeight"])
+            if not isinstance(shapes, list):
+                raise TypeError("'shapes' is not a list")
+            width, height = checked_size(data["imageWidth"], data["imageHeight"])
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
-                ValueError) as exc:
+                ValueError, AttributeError) as exc:
             report.problems.append(f"{path}: not a readable labelme file ({exc})")
             continue
         image = find_image(images_dir or path.parent, Path(str(data.get("imagePath") or
@@ -83,6 +87,9 @@ def import_labelme(folder: str | Path, images_dir: Path | None = None) -> Import
         doc = Document(image.name, width, height)
         groups: dict[tuple, np.ndarray] = {}
         for number, shape in enumerate(shapes, 1):
+            if not isinstance(shape, dict):
+                report.problems.append(f"{path}: shape {number} is not an object")
+                continue
             where = f"{path}: shape {number} ({shape.get('label', '?')})"
             if str(shape.get("label", "")).lower() in IGNORED_NAMES:
                 report.problems.append(f"{where}: an ignore (void) region, not an instance")
@@ -94,14 +101,20 @@ def import_labelme(folder: str | Path, images_dir: Path | None = None) -> Import
                 continue
             label = str(shape.get("label") or "object")
             group = shape.get("group_id")
+            if not isinstance(group, (int, str, type(None))) or isinstance(group, bool):
+                report.problems.append(f"{where}: group_id {group!r} is not a number; the "
+                                       "shape is imported on its own")
+                group = None
             key = (label, group) if group is not None else (label, f"shape-{number}")
             groups[key] = groups[key] | mask if key in groups else mask
             names[label] = None
-        for (label, _), mask in groups.items():
+        for (label, part), mask in groups.items():
             if mask.any():
                 doc.insert(Instance(doc.next_id(), label, rle_codec.encode(mask),
                                     source={"kind": "import", "format": "labelme",
-                                            "file": path.name}))
+                                            "file": path.name,
+                                            "shape": part if isinstance(part, str)
+                                            else f"group-{part}"}))
         report.documents.append(doc)
     report.labels = list(names)
     return report
@@ -109,7 +122,7 @@ def import_labelme(folder: str | Path, images_dir: Path | None = None) -> Import
 
 def _shape_mask(shape: dict, width: int, height: int) -> np.ndarray:
     kind = shape.get("shape_type") or "polygon"
-    points = np.asarray(shape.get("points") or [], dtype=np.float64).reshape(-1, 2)
+    points = check_points(shape.get("points") or [], width, height).reshape(-1, 2)
     if kind == "polygon":
         if len(points) < 3:
             raise ValueError(f"a polygon needs at least three points, it has {len(points)}")
@@ -132,7 +145,10 @@ def _shape_mask(shape: dict, width: int, height: int) -> np.ndarray:
     if kind == "mask":
         if shape.get("mask") is None or len(points) != 2:
             raise ValueError("a mask shape needs its PNG and two corner points")
-        small = np.asarray(Image.open(io.BytesIO(base64.b64decode(shape["mask"])))) > 0
+        try:
+            small = read_pixels(io.BytesIO(base64.b64decode(shape["mask"])), "the mask") > 0
+        except (ImageLoadError, ValueError, TypeError) as exc:
+            raise ValueError(f"its mask PNG cannot be read ({exc})") from None
         (x1, y1) = np.floor(points.min(axis=0)).astype(int)
         mask = np.zeros((height, width), bool)
         h = min(small.shape[0], height - y1)

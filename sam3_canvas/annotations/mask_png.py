@@ -24,5 +24,5 @@ def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> Path:
 
 
 def read_mask_png(path: str | os.PathLike) -> np.ndarray:
-    with Image.open(path) as img:
-        return np.asarray(img.convert("L")) > 127
+    from ..engine.images import read_pixels
+    return read_pixels(path, str(path), mode="L") > 127

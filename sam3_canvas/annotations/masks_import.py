@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..app.document import Instance
+from ..engine.errors import ImageLoadError
+from ..engine.images import read_pixels
 from . import rle as rle_codec
 from .dataset import ImportReport, find_image, new_document
 
@@ -36,10 +37,14 @@ def _from_maps(folder: Path, images_dir: Path, names: list[str], report: ImportR
         if image is None:
             report.problems.append(f"{ids_png}: no image {ids_png.stem}.* in {images_dir}")
             continue
-        doc = new_document(image)
-        ids = np.asarray(Image.open(ids_png))
         semantic_png = folder / "semantic" / ids_png.name
-        semantic = np.asarray(Image.open(semantic_png)) if semantic_png.is_file() else None
+        try:
+            doc = new_document(image)
+            ids = read_pixels(ids_png)
+            semantic = read_pixels(semantic_png) if semantic_png.is_file() else None
+        except ImageLoadError as exc:
+            report.problems.append(f"{exc}; skipped")
+            continue
         if ids.shape != (doc.height, doc.width):
             report.problems.append(f"{ids_png}: {ids.shape} does not match the image "
                                    f"({doc.height} x {doc.width})")
@@ -71,8 +76,12 @@ def _from_instance_files(folder: Path, images_dir: Path, report: ImportReport) -
         if image is None:
             report.problems.append(f"{png}: no image {match['stem']}.* in {images_dir}")
             continue
-        doc = docs.get(image.name) or docs.setdefault(image.name, new_document(image))
-        mask = np.asarray(Image.open(png).convert("L")) > 127
+        try:
+            doc = docs.get(image.name) or docs.setdefault(image.name, new_document(image))
+            mask = read_pixels(png, mode="L") > 127
+        except ImageLoadError as exc:
+            report.problems.append(f"{exc}; skipped")
+            continue
         if mask.shape != (doc.height, doc.width):
             report.problems.append(f"{png}: {mask.shape} does not match the image")
             continue

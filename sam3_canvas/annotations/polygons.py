@@ -135,12 +135,36 @@ def bridge_parts(parts: list[np.ndarray]) -> np.ndarray | None:
     return ring
 
 
+#: how far outside the image a polygon's point may lie, in image sizes (labelme and CVAT
+#: write points a little outside; 1e300 or NaN made pycocotools allocate ~20 GB or crash)
+OUTSIDE_LIMIT = 2.0
+
+
+def check_points(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The points as a float array, or ValueError when one is not a finite number or lies
+    far outside the image (checked before pycocotools sees them)."""
+    try:
+        points = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("the points are not numbers") from None
+    if not np.isfinite(points).all():
+        raise ValueError("a point is NaN or infinite")
+    flat = points.reshape(-1, 2) if points.size % 2 == 0 else points.reshape(-1, 1)
+    reach = OUTSIDE_LIMIT * max(width, height)
+    if flat.size and (flat.min() < -reach or flat[:, 0].max() > width + reach or
+                      flat[:, -1].max() > height + reach):
+        raise ValueError(f"a point lies far outside the {width} x {height} image "
+                         f"({flat.min():g} .. {flat.max():g})")
+    return points
+
+
 def polygons_to_mask(parts: list[np.ndarray], width: int, height: int) -> np.ndarray:
     """Rasterise polygons (union of parts, corner coordinates) with pycocotools, the reference
-    rasteriser of the COCO format; each part is filled on its own, so keyholes keep holes."""
+    rasteriser of the COCO format; each part is filled on its own, so keyholes keep holes.
+    Points that are not finite or lie far outside the image raise ValueError."""
     from pycocotools import mask as mask_utils
 
-    flat = [np.asarray(p, dtype=np.float64).reshape(-1).tolist() for p in parts
+    flat = [check_points(p, width, height).reshape(-1).tolist() for p in parts
             if np.asarray(p).size >= 6]
     if not flat:
         return np.zeros((height, width), bool)

@@ -1,4 +1,10 @@
-"""Masks as COCO run-length encoding, through pycocotools (compressed ``counts`` strings)."""
+"""Masks as COCO run-length encoding, through pycocotools (compressed ``counts`` strings).
+
+pycocotools decodes without bounds checks: counts that add up to more than the image (a
+corrupt or hand-edited file) write past its buffer and crash the process. ``validate`` reads
+the counts first (the compressed format is a few lines, from maskApi.c ``rleFrString``) and
+raises ValueError for anything pycocotools must not see.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +18,71 @@ def encode(mask: np.ndarray) -> dict:
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
+def string_counts(text: str) -> np.ndarray:
+    """The run lengths of a compressed COCO RLE string, read as pycocotools reads them
+    (6-bit characters from '0', 5 value bits and a continuation bit, sign-extended, each
+    count from the fourth on stored as the difference to the count two before)."""
+    try:
+        chars = np.frombuffer(text.encode("ascii"), np.uint8).astype(np.int64) - 48
+    except UnicodeEncodeError:
+        raise ValueError("RLE string holds characters that are not ASCII") from None
+    if chars.size == 0:
+        return np.zeros(0, np.int64)
+    if ((chars < 0) | (chars >= 64)).any():
+        raise ValueError("RLE string holds characters that are not counts")
+    if chars[-1] & 0x20:
+        raise ValueError("RLE string ends inside a number")
+    ends = np.flatnonzero((chars & 0x20) == 0)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    if lengths.max() > 12:
+        raise ValueError("RLE string holds a count too large for any image")
+    position = np.arange(chars.size) - np.repeat(starts, lengths)
+    values = np.add.reduceat((chars & 0x1F) << (5 * position), starts)
+    negative = (chars[ends] & 0x10) != 0
+    values[negative] |= np.left_shift(np.int64(-1), 5 * lengths[negative])
+    counts = values.copy()
+    if counts.size > 3:
+        counts[3::2] = counts[1] + np.cumsum(values[3::2])
+    if counts.size > 4:
+        counts[4::2] = counts[2] + np.cumsum(values[4::2])
+    return counts
+
+
+def validate(rle) -> tuple[int, int]:
+    """(height, width) of a well-formed RLE; ValueError otherwise (before pycocotools)."""
+    if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
+        raise ValueError("an RLE mask needs 'size' and 'counts'")
+    try:
+        height, width = (int(v) for v in rle["size"])
+    except (TypeError, ValueError):
+        raise ValueError(f"RLE size {rle['size']!r} is not two integers") from None
+    if height <= 0 or width <= 0:
+        raise ValueError(f"RLE size {height} x {width} is empty")
+    counts = rle["counts"]
+    if isinstance(counts, str):
+        counts = string_counts(counts)
+    elif isinstance(counts, list) and all(isinstance(c, int) and not isinstance(c, bool)
+                                          for c in counts):
+        counts = np.asarray(counts, dtype=object)
+    else:
+        raise ValueError("RLE counts are neither a string nor a list of whole numbers")
+    if (counts < 0).any():
+        raise ValueError("RLE counts hold a negative run")
+    total = int(counts.sum())
+    if total != height * width:
+        raise ValueError(f"RLE counts cover {total} pixels, the mask has {height * width}")
+    return height, width
+
+
 def decode(rle: dict) -> np.ndarray:
-    """COCO RLE (compressed string or uncompressed list counts) -> bool (H, W)."""
+    """COCO RLE (compressed string or uncompressed list counts) -> bool (H, W). Masks from
+    outside (files, imports) must pass :func:`validate` first; ``encode``'s own need not."""
     height, width = (int(v) for v in rle["size"])
     counts = rle["counts"]
     if isinstance(counts, list):
         rle = mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width)
-    elif isinstance(counts, str):
+    else:
         rle = {"size": [height, width], "counts": counts.encode("ascii")}
     return mask_utils.decode(rle).astype(bool)
 

@@ -18,10 +18,12 @@ import numpy as np
 from PIL import Image
 
 from ..app.document import Document, Instance
+from ..engine.errors import ImageLoadError
+from ..engine.images import read_pixels
 from ..app.labels import LabelSet
 from ..fsutil import atomic_write_bytes, atomic_write_text
 from . import rle as rle_codec
-from .dataset import ExportReport, ImportReport, find_image, new_document, staged_folder
+from .dataset import ExportReport, ImportReport, find_image, new_document
 
 VOC_CLASSES = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
                "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person",
@@ -59,35 +61,35 @@ def export_voc(docs: list[Document], labels: LabelSet, out: str | Path, images_d
             labels.add(inst.label)
     if len(labels) > 254 or max((len(d.instances) for d in docs), default=0) > 254:
         raise ValueError("VOC label maps hold at most 254 classes and 254 instances per image")
-    with staged_folder(out) as tmp:
-        for sub in ("SegmentationClass", "SegmentationObject", "ImageSets/Segmentation"):
-            (tmp / sub).mkdir(parents=True)
-        for doc in docs:
-            classes = np.zeros((doc.height, doc.width), np.uint8)
-            objects = np.zeros((doc.height, doc.width), np.uint8)
-            covered = np.zeros((doc.height, doc.width), bool)
-            for number, inst in enumerate(doc.instances, 1):
-                mask = inst.mask()
-                overlap = int((mask & covered).sum())
-                if overlap:
-                    report.warnings.append(f"{doc.image_file} instance {inst.id}: overlaps an "
-                                           f"earlier one on {overlap} px; VOC keeps the later")
-                covered |= mask
-                classes[mask] = labels.class_id(inst.label)
-                objects[mask] = number
-            stem = Path(doc.image_file).stem
-            atomic_write_bytes(tmp / "SegmentationClass" / f"{stem}.png", _png(classes))
-            atomic_write_bytes(tmp / "SegmentationObject" / f"{stem}.png", _png(objects))
-            if copy_images:
-                (tmp / "JPEGImages").mkdir(exist_ok=True)
-                shutil.copy2(images_dir / doc.image_file, tmp / "JPEGImages" / doc.image_file)
-            report.images += 1
-            report.instances += len(doc.instances)
-            if progress:
-                progress(report.images)
-        atomic_write_text(tmp / "ImageSets" / "Segmentation" / "default.txt",
-                          "\n".join(Path(d.image_file).stem for d in docs) + "\n")
-        atomic_write_text(tmp / "labelmap.txt", "\n".join(["background"] + labels.names) + "\n")
+    tmp = Path(out)  # a staging folder: formats.export moves it into place
+    for sub in ("SegmentationClass", "SegmentationObject", "ImageSets/Segmentation"):
+        (tmp / sub).mkdir(parents=True)
+    for doc in docs:
+        classes = np.zeros((doc.height, doc.width), np.uint8)
+        objects = np.zeros((doc.height, doc.width), np.uint8)
+        covered = np.zeros((doc.height, doc.width), bool)
+        for number, inst in enumerate(doc.instances, 1):
+            mask = inst.mask()
+            overlap = int((mask & covered).sum())
+            if overlap:
+                report.warnings.append(f"{doc.image_file} instance {inst.id}: overlaps an "
+                                       f"earlier one on {overlap} px; VOC keeps the later")
+            covered |= mask
+            classes[mask] = labels.class_id(inst.label)
+            objects[mask] = number
+        stem = Path(doc.image_file).stem
+        atomic_write_bytes(tmp / "SegmentationClass" / f"{stem}.png", _png(classes))
+        atomic_write_bytes(tmp / "SegmentationObject" / f"{stem}.png", _png(objects))
+        if copy_images:
+            (tmp / "JPEGImages").mkdir(exist_ok=True)
+            shutil.copy2(images_dir / doc.image_file, tmp / "JPEGImages" / doc.image_file)
+        report.images += 1
+        report.instances += len(doc.instances)
+        if progress:
+            progress(report.images)
+    atomic_write_text(tmp / "ImageSets" / "Segmentation" / "default.txt",
+                      "\n".join(Path(d.image_file).stem for d in docs) + "\n")
+    atomic_write_text(tmp / "labelmap.txt", "\n".join(["background"] + labels.names) + "\n")
     return report
 
 
@@ -113,12 +115,13 @@ def import_voc(folder: str | Path, images_dir: Path) -> ImportReport:
             continue
         class_png = folder / "SegmentationClass" / obj_png.name
         try:
-            objects = np.asarray(Image.open(obj_png))
-            classes = np.asarray(Image.open(class_png))
-        except OSError as exc:
-            report.problems.append(f"{obj_png}: cannot be read with its class map ({exc})")
+            objects = read_pixels(obj_png)
+            classes = read_pixels(class_png)
+            doc = new_document(image)
+        except ImageLoadError as exc:
+            report.problems.append(f"{obj_png}: cannot be read with its class map and image "
+                                   f"({exc})")
             continue
-        doc = new_document(image)
         if objects.shape != (doc.height, doc.width) or classes.shape != objects.shape:
             report.problems.append(f"{obj_png}: {objects.shape} does not match the image "
                                    f"({doc.height} x {doc.width})")

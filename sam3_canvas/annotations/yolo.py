@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from ..app.document import Document, Instance
+from ..engine.errors import ImageLoadError
 from ..app.labels import LabelSet
 from ..fsutil import atomic_write_text
 from . import rle as rle_codec
-from .dataset import (ExportReport, ImportReport, find_image, new_document, outline,
-                      staged_folder)
+from .dataset import ExportReport, ImportReport, find_image, new_document, outline
 from .polygons import DEFAULT_TOLERANCE, bridge_parts, polygons_to_mask
 
 
@@ -31,30 +31,30 @@ def export_yolo(docs: list[Document], labels: LabelSet, out: str | Path, images_
     for doc in docs:
         for inst in doc.instances:
             labels.add(inst.label)
-    with staged_folder(out) as tmp:
-        (tmp / "labels").mkdir()
-        for doc in docs:
-            lines = []
-            for inst in doc.instances:
-                ring = bridge_parts(outline(doc, inst, tolerance, report).parts)
-                if ring is None:
-                    continue
-                xy = ring / np.array([doc.width, doc.height], dtype=np.float64)
-                coords = " ".join(f"{v:.6f}" for v in np.clip(xy, 0.0, 1.0).reshape(-1))
-                lines.append(f"{labels.class_id(inst.label) - 1} {coords}")
-                report.instances += 1
-            atomic_write_text(tmp / "labels" / f"{Path(doc.image_file).stem}.txt",
-                              "\n".join(lines) + ("\n" if lines else ""))
-            if copy_images:
-                (tmp / "images").mkdir(exist_ok=True)
-                shutil.copy2(images_dir / doc.image_file, tmp / "images" / doc.image_file)
-            report.images += 1
-            if progress:
-                progress(report.images)
-        names = "\n".join(f"  {i}: {_yaml_string(n)}" for i, n in enumerate(labels.names))
-        atomic_write_text(tmp / "data.yaml", f"path: .\ntrain: images\nval: images\n"
-                                             f"nc: {len(labels)}\nnames:\n{names}\n")
-        atomic_write_text(tmp / "classes.txt", "\n".join(labels.names) + "\n")
+    tmp = Path(out)  # a staging folder: formats.export moves it into place
+    (tmp / "labels").mkdir()
+    for doc in docs:
+        lines = []
+        for inst in doc.instances:
+            ring = bridge_parts(outline(doc, inst, tolerance, report).parts)
+            if ring is None:
+                continue
+            xy = ring / np.array([doc.width, doc.height], dtype=np.float64)
+            coords = " ".join(f"{v:.6f}" for v in np.clip(xy, 0.0, 1.0).reshape(-1))
+            lines.append(f"{labels.class_id(inst.label) - 1} {coords}")
+            report.instances += 1
+        atomic_write_text(tmp / "labels" / f"{Path(doc.image_file).stem}.txt",
+                          "\n".join(lines) + ("\n" if lines else ""))
+        if copy_images:
+            (tmp / "images").mkdir(exist_ok=True)
+            shutil.copy2(images_dir / doc.image_file, tmp / "images" / doc.image_file)
+        report.images += 1
+        if progress:
+            progress(report.images)
+    names = "\n".join(f"  {i}: {_yaml_string(n)}" for i, n in enumerate(labels.names))
+    atomic_write_text(tmp / "data.yaml", f"path: .\ntrain: images\nval: images\n"
+                                         f"nc: {len(labels)}\nnames:\n{names}\n")
+    atomic_write_text(tmp / "classes.txt", "\n".join(labels.names) + "\n")
     return report
 
 
@@ -93,8 +93,13 @@ def import_yolo(folder: str | Path, images_dir: Path) -> ImportReport:
         if image is None:
             report.problems.append(f"{txt}: no image {txt.stem}.* in {images_dir}; skipped")
             continue
-        doc = new_document(image)
-        for number, line in enumerate(txt.read_text().splitlines(), 1):
+        try:
+            doc = new_document(image)
+            lines = txt.read_text(encoding="utf-8").splitlines()
+        except (ImageLoadError, OSError, UnicodeDecodeError) as exc:
+            report.problems.append(f"{txt}: cannot be read ({exc}); skipped")
+            continue
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             where = f"{txt}: line {number}"
@@ -102,6 +107,10 @@ def import_yolo(folder: str | Path, images_dir: Path) -> ImportReport:
                 values = [float(v) for v in line.split()]
             except ValueError:
                 report.problems.append(f"{where}: not numbers")
+                continue
+            if not (np.isfinite(values[0]) and float(values[0]).is_integer()):
+                report.problems.append(f"{where}: class {line.split()[0]!r} is not a whole "
+                                       "number")
                 continue
             cls = int(values[0])
             if not 0 <= cls < max(len(names), 1) or (names and cls >= len(names)):
@@ -116,7 +125,11 @@ def import_yolo(folder: str | Path, images_dir: Path) -> ImportReport:
                 report.problems.append(f"{where}: a polygon needs at least three points")
                 continue
             ring = coords.reshape(-1, 2) * np.array([doc.width, doc.height])
-            mask = polygons_to_mask([ring], doc.width, doc.height)
+            try:
+                mask = polygons_to_mask([ring], doc.width, doc.height)
+            except ValueError as exc:
+                report.problems.append(f"{where}: {exc}")
+                continue
             if not mask.any():
                 report.problems.append(f"{where}: the polygon covers no pixel")
                 continue

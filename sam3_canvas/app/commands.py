@@ -1,15 +1,18 @@
 """Undoable changes, Qt-free. The GUI wraps each in a QUndoCommand and pushes it.
 
-Every command holds values (frozen instances, prompts), never references into widgets, so the
-same command can be redone and undone any number of times and tested without a window.
+Every command holds values (frozen instances, prompts) and the document it was made on, never
+"whatever is open now": undo and redo change that document and save it, whichever image is on
+screen. The same command can be redone and undone any number of times and tested without a
+window.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.prompts import Prompt
-from .document import Instance
+from .document import Document, Instance
 
 if TYPE_CHECKING:
     from .editor import Editor
@@ -26,60 +29,78 @@ class Command:
 
 
 class SetPrompt(Command):
-    """Any change of the prompt: a point, a background point, a box, or clearing them."""
+    """Any change of the prompt of one image: a point, a background point, a box, or clearing
+    them. The prompt is not saved; on another image it changes nothing."""
 
-    def __init__(self, editor: "Editor", old: Prompt, new: Prompt, text: str):
-        self.editor, self.old, self.new, self.text = editor, old, new, text
-
-    def redo(self) -> None:
-        self.editor.apply_prompt(self.new)
-
-    def undo(self) -> None:
-        self.editor.apply_prompt(self.old)
-
-
-class AddInstance(Command):
-    def __init__(self, editor: "Editor", instance: Instance, text: str = "add instance"):
-        self.editor, self.instance, self.text = editor, instance, text
+    def __init__(self, editor: "Editor", image: Path | None, old: Prompt, new: Prompt,
+                 text: str):
+        self.editor, self.image, self.old, self.new, self.text = editor, image, old, new, text
 
     def redo(self) -> None:
-        self.editor.doc.insert(self.instance)
-        self.editor.document_changed()
+        self.editor.apply_prompt(self.new, self.image)
 
     def undo(self) -> None:
-        self.editor.doc.remove(self.instance.id)
-        self.editor.document_changed()
+        self.editor.apply_prompt(self.old, self.image)
 
 
-class RemoveInstance(Command):
-    def __init__(self, editor: "Editor", instance_id: int):
-        self.editor, self.instance_id = editor, instance_id
+class DocumentCommand(Command):
+    """A change of one document, which is saved after every redo and undo."""
+
+    def __init__(self, editor: "Editor", doc: Document):
+        self.editor, self.doc = editor, doc
+
+    def changed(self) -> None:
+        self.editor.document_changed(self.doc)
+
+
+class AddInstance(DocumentCommand):
+    def __init__(self, editor: "Editor", doc: Document, instance: Instance,
+                 text: str = "add instance"):
+        super().__init__(editor, doc)
+        self.instance, self.text = instance, text
+
+    def redo(self) -> None:
+        self.doc.insert(self.instance)
+        self.changed()
+
+    def undo(self) -> None:
+        self.doc.remove(self.instance.id)
+        self.changed()
+
+
+class RemoveInstance(DocumentCommand):
+    def __init__(self, editor: "Editor", doc: Document, instance_id: int):
+        super().__init__(editor, doc)
+        doc.get(instance_id)  # KeyError now, not when the stack runs it
+        self.instance_id = instance_id
         self.removed: Instance | None = None
         self.index = 0
         self.text = f"delete instance {instance_id}"
 
     def redo(self) -> None:
-        self.removed, self.index = self.editor.doc.remove(self.instance_id)
-        self.editor.document_changed()
+        self.removed, self.index = self.doc.remove(self.instance_id)
+        self.changed()
 
     def undo(self) -> None:
-        self.editor.doc.insert(self.removed, self.index)
-        self.editor.document_changed()
+        self.doc.insert(self.removed, self.index)
+        self.changed()
 
 
-class ReplaceInstance(Command):
+class ReplaceInstance(DocumentCommand):
     """Relabel, hide or show: the instance is swapped for an edited copy."""
 
-    def __init__(self, editor: "Editor", old: Instance, new: Instance, text: str):
-        self.editor, self.old, self.new, self.text = editor, old, new, text
+    def __init__(self, editor: "Editor", doc: Document, old: Instance, new: Instance,
+                 text: str):
+        super().__init__(editor, doc)
+        self.old, self.new, self.text = old, new, text
 
     def redo(self) -> None:
-        self.editor.doc.replace(self.new)
-        self.editor.document_changed()
+        self.doc.replace(self.new)
+        self.changed()
 
     def undo(self) -> None:
-        self.editor.doc.replace(self.old)
-        self.editor.document_changed()
+        self.doc.replace(self.old)
+        self.changed()
 
 
 class Compound(Command):

@@ -3,46 +3,102 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..annotations import formats
 from ..annotations.dataset import ImportReport
-from .document import Instance
+from .document import Document, DocumentError, Instance
 from .project import Project
 
 
-def annotated_documents(project: Project):
-    return [project.document(p) for p in project.images if project.has_annotations(p)]
+@dataclass
+class Annotated:
+    """The documents to export, and the annotation files that could not be read."""
+
+    documents: list[Document] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+
+def annotated_documents(project: Project) -> Annotated:
+    """Every annotated image's document. A file that cannot be read is listed in
+    ``unreadable`` and left exactly as it is (an export only reads)."""
+    found = Annotated()
+    for image in project.images:
+        if not project.has_annotations(image):
+            continue
+        try:
+            found.documents.append(project.document(image))
+        except DocumentError as exc:
+            found.unreadable.append(f"{exc}; left out of the export, the file is unchanged")
+    return found
+
+
+def export_documents(project: Project, docs: list[Document], fmt: str, out: str | Path,
+                     unreadable: list[str] = (), **options):
+    """Export ``docs``; the unreadable files are reported first among the warnings."""
+    labels = copy.deepcopy(project.labels)
+    report = formats.export(fmt, docs, labels, Path(out), project.folder, **options)
+    report.warnings[:0] = list(unreadable)
+    report.unreadable = len(unreadable)
+    return report
 
 
 def export_project(project: Project, fmt: str, out: str | Path, **options):
-    labels = copy.deepcopy(project.labels)
-    return formats.export(fmt, annotated_documents(project), labels, Path(out), project.folder,
-                          **options)
+    found = annotated_documents(project)
+    return export_documents(project, found.documents, fmt, out, found.unreadable, **options)
 
 
-def import_into_project(project: Project, fmt: str, source: str | Path) -> ImportReport:
+def _source_key(inst: Instance) -> tuple | None:
+    source = inst.source or {}
+    if source.get("kind") != "import":
+        return None
+    return tuple(sorted((k, str(v)) for k, v in source.items()))
+
+
+def import_into_project(project: Project, fmt: str, source: str | Path,
+                        progress=None) -> ImportReport:
     """Read a dataset and add its instances to the project's documents (saved at once).
 
-    Imported instances are appended after the ones already there; images of another size than
-    the dataset says are reported and skipped."""
+    Imported instances are appended after the ones already there. An instance that an earlier
+    import of the same file already brought in (same format, file and annotation) is skipped,
+    so running an import again, or after it was killed, never duplicates anything. Images of
+    another size than the dataset says, and images whose own annotation file cannot be read,
+    are reported and skipped (that file is left as it is)."""
     if fmt not in formats.FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(formats.FORMATS)}")
     report = formats.FORMATS[fmt].reader(source, project.folder)
     for name in report.labels:
         project.labels.add(name)
     kept = []
-    for imported in report.documents:
-        doc = project.document(project.folder / imported.image_file)
+    for n, imported in enumerate(report.documents, 1):
+        image = project.folder / imported.image_file
+        try:
+            doc = project.document(image)
+        except DocumentError as exc:
+            report.problems.append(f"{exc}; nothing imported for {imported.image_file}, the "
+                                   "file is unchanged")
+            continue
         if (doc.width, doc.height) != (imported.width, imported.height):
             report.problems.append(f"{imported.image_file}: the dataset says {imported.width} x "
                                    f"{imported.height}, the image is {doc.width} x {doc.height}")
             continue
+        present = {_source_key(i) for i in doc.instances} - {None}
+        added = []
         for inst in imported.instances:
+            if _source_key(inst) in present:
+                report.skipped += 1
+                continue
             project.labels.add(inst.label)
-            doc.insert(Instance(doc.next_id(), inst.label, inst.rle, inst.score, inst.source))
-        project.save(doc)
-        kept.append(imported)
+            added.append(Instance(doc.next_id(), inst.label, inst.rle, inst.score, inst.source))
+        if added:
+            for inst in added:
+                doc.insert(inst)
+            project.save(doc)
+            imported.instances = added
+            kept.append(imported)
+        if progress:
+            progress(n, len(report.documents))
     project.save_labels()
     report.documents = kept  # what was imported (the project's documents hold the rest too)
     return report

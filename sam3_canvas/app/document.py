@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from ..annotations import rle as rle_codec
+from ..engine.errors import Sam3CanvasError
 from ..engine.prompts import Prompt
 
 FORMAT = "sam3-canvas/annotation"
 VERSION = 1
 
 
-class DocumentError(Exception):
+class DocumentError(Sam3CanvasError):
     """An annotation file that cannot be read; the message names the file."""
 
 
@@ -76,7 +77,8 @@ class Document:
     """The instances of one image, in drawing order (later ones on top)."""
 
     def __init__(self, image_file: str, width: int, height: int, image_key: str = "",
-                 instances: list[Instance] | None = None, meta: dict | None = None):
+                 instances: list[Instance] | None = None, meta: dict | None = None,
+                 next_id: int = 1):
         self.image_file = image_file
         self.width = width
         self.height = height
@@ -84,9 +86,18 @@ class Document:
         self.instances: list[Instance] = list(instances or [])
         #: what ran on the image (e.g. {"detect": {"classes": [...], "threshold": 0.5}})
         self.meta: dict = dict(meta or {})
+        #: the next id to give; saved, so an id is never given twice in a document (an undo
+        #: or a redo that refers to instance 7 can never meet another instance 7)
+        self._next_id = max([next_id] + [i.id + 1 for i in self.instances])
 
     def next_id(self) -> int:
-        return max((i.id for i in self.instances), default=0) + 1
+        """A new id, never given before in this document."""
+        value = self._next_id
+        self._next_id += 1
+        return value
+
+    def has(self, instance_id: int) -> bool:
+        return any(i.id == instance_id for i in self.instances)
 
     def get(self, instance_id: int) -> Instance:
         for inst in self.instances:
@@ -101,6 +112,7 @@ class Document:
         if any(i.id == instance.id for i in self.instances):
             raise ValueError(f"instance {instance.id} already exists")
         self.instances.insert(len(self.instances) if index is None else index, instance)
+        self._next_id = max(self._next_id, instance.id + 1)
 
     def remove(self, instance_id: int) -> tuple[Instance, int]:
         index = self.index_of(instance_id)
@@ -116,6 +128,7 @@ class Document:
                 "image": {"file": self.image_file, "width": self.width, "height": self.height,
                           "sha256": self.image_key},
                 "instances": [i.to_json() for i in self.instances],
+                "next_id": self._next_id,
                 **({"meta": self.meta} if self.meta else {})}
 
     def dumps(self) -> str:
@@ -130,9 +143,11 @@ class Document:
                                 f"{data['version']})")
         image = data["image"]
         doc = cls(image["file"], int(image["width"]), int(image["height"]),
-                  image.get("sha256", ""), meta=data.get("meta"))
+                  image.get("sha256", ""), meta=data.get("meta"),
+                  next_id=int(data.get("next_id", 1)))
         for item in data.get("instances", []):
             inst = Instance.from_json(item)
+            rle_codec.validate(inst.rle)  # a damaged mask must not reach pycocotools
             if list(inst.rle["size"]) != [doc.height, doc.width]:
                 raise DocumentError(f"{name}: instance {inst.id} mask is {inst.rle['size']}, "
                                     f"the image is {doc.height} x {doc.width}")

@@ -2,7 +2,9 @@
 
 The GUI renders this and sends it commands; it knows nothing of Qt. Listeners are plain
 callables told which part changed ("image", "prompt", "prediction", "candidate", "document",
-"label", "saved", "save_error"), so a view repaints only what it shows.
+"label", "saved", "save_error", "closed"), so a view repaints only what it shows. Commands carry
+the document they were made on; ``changed_doc`` says which document the last "document" event
+is about (it may be another image's, after an undo in that image's history).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Editor:
         self.label: str | None = project.labels.names[0] if len(project.labels) else None
         self.model_name = ""
         self.last_save_error: str | None = None
+        self.changed_doc: Document | None = None
         self._listeners: list[Callable[[str], None]] = []
 
     # -- observation -------------------------------------------------------------------
@@ -42,30 +45,46 @@ class Editor:
 
     # -- the image ---------------------------------------------------------------------
     def open_image(self, image: Path, size: tuple[int, int], image_key: str = "") -> None:
-        self.image = image
-        self.doc = self.project.document(image, size, image_key)
+        """Make ``image`` current. An annotation file that cannot be read is moved aside and
+        reported in ``project.warnings``; if even that fails, :class:`DocumentError` is raised
+        and no image is current."""
+        self.close_image()
+        doc = self.project.document(image, size, image_key, move_corrupt=True)
+        self.image, self.doc = image, doc
+        self._notify("image")
+
+    def close_image(self) -> None:
+        """No image is current (it failed to open, or the folder is closing)."""
+        self.image = None
+        self.doc = None
         self.prompt = Prompt()
         self.prediction = None
         self.candidate = None
-        self._notify("image")
+        self._notify("closed")
 
     # -- prompts (undoable) --------------------------------------------------------------
-    def cmd_add_point(self, x: float, y: float, background: bool = False) -> Command:
+    def cmd_add_point(self, x: float, y: float, background: bool = False) -> Command | None:
+        if self.doc is None:
+            return None
         label = BACKGROUND if background else FOREGROUND
         new = self.prompt.add_point(x, y, label)
         text = f"{'background ' if background else ''}point ({x:.0f}, {y:.0f})"
-        return SetPrompt(self, self.prompt, new, text)
+        return SetPrompt(self, self.image, self.prompt, new, text)
 
-    def cmd_set_box(self, x1: float, y1: float, x2: float, y2: float) -> Command:
+    def cmd_set_box(self, x1: float, y1: float, x2: float, y2: float) -> Command | None:
+        if self.doc is None:
+            return None
         box = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
-        return SetPrompt(self, self.prompt, self.prompt.with_box(box), "box")
+        return SetPrompt(self, self.image, self.prompt, self.prompt.with_box(box), "box")
 
     def cmd_clear_prompt(self) -> Command | None:
         if self.prompt.is_empty:
             return None
-        return SetPrompt(self, self.prompt, Prompt(), "clear prompt")
+        return SetPrompt(self, self.image, self.prompt, Prompt(), "clear prompt")
 
-    def apply_prompt(self, prompt: Prompt) -> None:
+    def apply_prompt(self, prompt: Prompt, image: Path | None = None) -> None:
+        if image is not None and image != self.image:
+            return  # a prompt of another image: not shown, not kept
         self.prompt = prompt
         if self.prediction is not None and self.prediction.prompt != prompt:
             self.prediction = None
@@ -116,31 +135,46 @@ class Editor:
             self.doc.next_id(), label, mask,
             score=round(float(self.prediction.ious[self.candidate]), 6),
             source=prompt_source(self.prompt, self.candidate, self.model_name))
-        return Compound(f"accept {label}", [AddInstance(self, instance),
-                                            SetPrompt(self, self.prompt, Prompt(), "")])
+        return Compound(f"accept {label}", [
+            AddInstance(self, self.doc, instance),
+            SetPrompt(self, self.image, self.prompt, Prompt(), "")])
 
-    def cmd_delete(self, instance_id: int) -> Command:
-        return RemoveInstance(self, instance_id)
+    def cmd_delete(self, instance_id: int) -> Command | None:
+        if self.doc is None or not self.doc.has(instance_id):
+            return None
+        return RemoveInstance(self, self.doc, instance_id)
 
-    def cmd_relabel(self, instance_id: int, label: str) -> Command:
+    def cmd_relabel(self, instance_id: int, label: str) -> Command | None:
+        if self.doc is None or not self.doc.has(instance_id):
+            return None
         old = self.doc.get(instance_id)
         if label not in self.project.labels:
             self.project.labels.add(label)
             self._save_labels()
-        return ReplaceInstance(self, old, old.with_label(label), f"relabel as {label}")
+        return ReplaceInstance(self, self.doc, old, old.with_label(label),
+                               f"relabel as {label}")
 
-    def cmd_set_hidden(self, instance_id: int, hidden: bool) -> Command:
+    def cmd_set_hidden(self, instance_id: int, hidden: bool) -> Command | None:
+        if self.doc is None or not self.doc.has(instance_id):
+            return None
         old = self.doc.get(instance_id)
-        return ReplaceInstance(self, old, old.with_hidden(hidden), "hide" if hidden else "show")
+        return ReplaceInstance(self, self.doc, old, old.with_hidden(hidden),
+                               "hide" if hidden else "show")
 
-    def document_changed(self) -> None:
-        """Autosave after every change; a failed save is reported and retried next time."""
+    def document_changed(self, doc: Document | None = None) -> None:
+        """Autosave ``doc`` (by default the current one) after every change; a failed save is
+        reported, and the document is saved again with its next change."""
+        doc = doc if doc is not None else self.doc
+        if doc is None:
+            return
+        self.changed_doc = doc
         try:
-            self.project.save(self.doc)
+            self.project.save(doc)
             self.last_save_error = None
             self._notify("saved")
         except SaveError as exc:
-            self.last_save_error = str(exc)
+            self.last_save_error = f"{exc}; the change is kept in memory and saved again " \
+                                   "with the next one"
             self._notify("save_error")
         self._notify("document")
 

@@ -3,8 +3,10 @@
 Annotations live in ``<folder>/.sam3-canvas/<image file name>.json`` (one documented JSON file
 per image, docs/annotation-format.md) and the label classes in ``.sam3-canvas/labels.json``.
 Every save is atomic (temporary file, fsync, rename), so a killed process leaves either the old
-or the new file, never a torn one. A file that cannot be read is moved aside (``.corrupt``), not
-overwritten, and the user is told.
+or the new file, never a torn one; the temporary files a killed save left are removed when the
+folder is opened again. A file that cannot be read is never overwritten: readers that only read
+(export, import, detect) report it and leave it alone; the app moves it aside (``.corrupt-*``)
+and tells the user before it starts the image anew.
 """
 
 from __future__ import annotations
@@ -14,16 +16,21 @@ import os
 import time
 from pathlib import Path
 
+from ..engine.errors import Sam3CanvasError
 from ..engine.images import image_size, is_image_file, list_images
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, describe_os_error, remove_stale_temporaries
 from .document import Document, DocumentError
 from .labels import LabelSet
 
 ANNOTATION_DIR = ".sam3-canvas"
 
 
-class SaveError(Exception):
-    """Saving failed (disk full, read-only folder); the document stays in memory."""
+class SaveError(Sam3CanvasError):
+    """Saving failed (disk full, read-only folder); the file on disk is unchanged."""
+
+
+def _why(exc: OSError) -> str:
+    return describe_os_error(exc)
 
 
 class Project:
@@ -34,6 +41,8 @@ class Project:
         self._documents: dict[str, Document] = {}
         self.warnings: list[str] = []
         self.labels = self._load_labels()
+        if self.dir.is_dir():
+            remove_stale_temporaries(self.dir)  # left by a save that was killed
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> tuple["Project", int]:
@@ -51,8 +60,12 @@ class Project:
         return self.dir / f"{image.name}.json"
 
     def document(self, image: Path, size: tuple[int, int] | None = None,
-                 image_key: str = "") -> Document:
-        """The image's document: from memory, from its file, or new and empty."""
+                 image_key: str = "", move_corrupt: bool = False) -> Document:
+        """The image's document: from memory, from its file, or new and empty.
+
+        An annotation file that cannot be read raises :class:`DocumentError` and stays as it
+        is; with ``move_corrupt`` (the app, which tells the user) it is renamed aside and the
+        image starts empty."""
         cached = self._documents.get(image.name)
         if cached is not None:
             if image_key and not cached.image_key:
@@ -64,8 +77,14 @@ class Project:
             try:
                 doc = Document.load(path)
             except DocumentError as exc:
+                if not move_corrupt:
+                    raise
                 aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-                os.replace(path, aside)
+                try:
+                    os.replace(path, aside)
+                except OSError as move:
+                    raise DocumentError(f"{exc}; it cannot be moved aside ({_why(move)}), so "
+                                        "this image cannot be annotated here") from None
                 self.warnings.append(f"{exc}; kept as {aside.name}, starting empty")
         if doc is None:
             width, height = size or image_size(image)
@@ -85,22 +104,26 @@ class Project:
             return bool(doc.instances)
         path = self.annotation_path(image)
         # without parsing the masks: an empty list is written exactly like this (Document.dumps)
-        return path.is_file() and path.stat().st_size > 0 and \
-            b'"instances": []' not in path.read_bytes()
+        try:
+            return path.is_file() and path.stat().st_size > 0 and \
+                b'"instances": []' not in path.read_bytes()
+        except OSError:
+            return False
 
     def save(self, doc: Document) -> Path:
+        path = self.dir / f"{doc.image_file}.json"
         try:
-            return atomic_write_text(self.dir / f"{doc.image_file}.json", doc.dumps())
+            return atomic_write_text(path, doc.dumps())
         except OSError as exc:
-            raise SaveError(f"could not save the annotations of {doc.image_file}: "
-                            f"{exc.strerror or exc}; they are kept in memory and saved again "
-                            "on the next change") from None
+            raise SaveError(f"could not save the annotations of {doc.image_file} in "
+                            f"{self.dir}: {_why(exc)}") from None
 
     def save_labels(self) -> Path:
         try:
             return atomic_write_text(self.dir / "labels.json", self.labels.dumps())
         except OSError as exc:
-            raise SaveError(f"could not save the label classes: {exc.strerror or exc}") from None
+            raise SaveError(f"could not save the label classes in {self.dir}: "
+                            f"{_why(exc)}") from None
 
     def _load_labels(self) -> LabelSet:
         path = self.dir / "labels.json"

@@ -13,7 +13,9 @@ class Settings:
     provider: str = "cpu"
     cache_mb: int = 1024  # memory budget of the embedding cache
     disk_cache: bool = True
+    disk_cache_mb: int = 2048  # bound of the disk cache (least recently used out first)
     prefetch: int = 2  # images encoded ahead of the one on screen
+    max_megapixels: float = 200.0  # larger images are refused before decoding
     text_model: str = "sam3-text-int8"  # the pack for class names ...
     text_model_dir: str = ""  # ... or its folder on disk
 
@@ -26,10 +28,17 @@ class Settings:
         for f in fields(cls):
             if f.name in values and values[f.name] is not None:
                 raw = values[f.name]
-                if f.type in ("int", int):
-                    raw = int(raw)
-                elif f.type in ("bool", bool):
-                    raw = raw in (True, "true", "1", 1)
+                try:
+                    if f.type in ("int", int):
+                        raw = int(raw)
+                    elif f.type in ("float", float):
+                        raw = float(raw)
+                    elif f.type in ("bool", bool):
+                        raw = raw in (True, "true", "1", 1)
+                    else:
+                        raw = str(raw)
+                except (TypeError, ValueError):
+                    continue  # a damaged saved value: the default stands
                 setattr(out, f.name, raw)
         return out
 

@@ -10,7 +10,9 @@ newest prediction, then encoding the image on screen, then prefetching the next 
 ``stop()`` cancels a running encode through ``RunOptions.terminate`` and joins both threads,
 so closing the window during an encode takes milliseconds and never leaves a thread behind.
 Results go to a ``Callbacks`` object, called on the worker threads: the GUI's bridge turns
-them into queued Qt signals.
+them into queued Qt signals. No failure ends a thread: every job's error, expected (a corrupt
+photo, onnxruntime out of memory) or not (a bug), reaches the callbacks with one line, and the
+image's state becomes "failed" with that line as the reason.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..engine.errors import Sam3CanvasError
+from ..engine.errors import Cancelled, Sam3CanvasError
 from ..engine.images import LoadedImage, load_image
 from ..engine.prompts import Prompt
 from ..engine.segmenter import EncodedImage, Segmenter
@@ -47,7 +49,21 @@ class Callbacks:
     def encoded(self, request: int, path: Path, encoded: EncodedImage) -> None: ...
     def predicted(self, request: int, path: Path, prediction) -> None: ...
     def predict_failed(self, request: int, path: Path, message: str) -> None: ...
-    def image_state(self, path: Path, state: str) -> None: ...  # encoding, ready, failed
+    def encode_failed(self, request: int, path: Path, message: str) -> None: ...
+    def image_state(self, path: Path, state: str, reason: str = "") -> None: ...
+    # state: "new", "encoding", "ready" or "failed" (then ``reason`` says why)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the user: the project's own message, or what an unexpected error was
+    (its traceback goes to the log)."""
+    if isinstance(exc, Sam3CanvasError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this image"
+    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return f"unexpected error ({type(exc).__name__}{': ' + first if first else ''}); " \
+           "details are in the log file"
 
 
 @dataclass
@@ -164,8 +180,11 @@ class InferenceWorker:
             if image is None:
                 try:
                     image = load_image(job.path)
-                except Sam3CanvasError as exc:
-                    self._safe(self.callbacks.image_failed, job.request, job.path, str(exc))
+                except Exception as exc:  # noqa: BLE001 - the reader must never die
+                    if not isinstance(exc, Sam3CanvasError):
+                        log.error("reading %s failed:\n%s", job.path, traceback.format_exc())
+                    self._safe(self.callbacks.image_failed, job.request, job.path,
+                               describe(exc))
                     continue
                 self._remember(job.path, image)
             with self._cond:
@@ -217,20 +236,30 @@ class InferenceWorker:
                         break
                     self._cond.wait(job)  # None: until notified; a float: that long
                 self._busy = True
+            kind, payload = job
             try:
-                kind, payload = job
                 getattr(self, f"_do_{kind}")(payload)
-            except Exception:  # a bug must not kill the worker: report and go on
-                log.error("worker job failed:\n%s", traceback.format_exc())
+            except Exception as exc:  # noqa: BLE001 - report, and the worker goes on
+                if not isinstance(exc, Sam3CanvasError):
+                    log.error("worker job %s failed:\n%s", kind, traceback.format_exc())
+                self._report_failure(kind, payload, describe(exc))
             finally:
                 self._busy = False
 
+    def _report_failure(self, kind: str, payload, message: str) -> None:
+        if kind == "load":
+            self._safe(self.callbacks.model_failed, message)
+        elif kind == "predict":
+            job = payload[0]
+            self._safe(self.callbacks.predict_failed, job.request, job.path, message)
+        elif kind == "encode":
+            self._safe(self.callbacks.image_state, payload.path, "failed", message)
+            self._safe(self.callbacks.encode_failed, payload.request, payload.path, message)
+        elif kind == "prefetch":
+            self._safe(self.callbacks.image_state, payload, "failed", message)
+
     def _do_load(self, factory: Callable[[], Segmenter]) -> None:
-        try:
-            segmenter = factory()
-        except Sam3CanvasError as exc:
-            self._safe(self.callbacks.model_failed, str(exc))
-            return
+        segmenter = factory()  # a failure is reported by _report_failure
         with self._cond:
             self.segmenter = segmenter
             self._encoded = None
@@ -249,12 +278,8 @@ class InferenceWorker:
             self._run_options = options
         try:
             return self.segmenter.encode(image, run_options=options)
-        except Sam3CanvasError:
-            raise
-        except Exception:
-            if options.terminate:
-                return None  # cancelled by stop()
-            raise
+        except Cancelled:
+            return None  # cancelled by stop() or by interactive work
         finally:
             with self._cond:
                 self._run_options = None
@@ -264,6 +289,7 @@ class InferenceWorker:
             self._safe(self.callbacks.image_state, job.path, "encoding")
         encoded = self._encode(job.image)
         if encoded is None:
+            self._safe(self.callbacks.image_state, job.path, "new")  # cancelled
             return
         with self._cond:
             current = self._current == job.path
@@ -275,11 +301,7 @@ class InferenceWorker:
 
     def _do_predict(self, payload: tuple[_Predict, EncodedImage]) -> None:
         job, encoded = payload
-        try:
-            prediction = self.segmenter.predict(encoded, job.prompt)
-        except Sam3CanvasError as exc:
-            self._safe(self.callbacks.predict_failed, job.request, job.path, str(exc))
-            return
+        prediction = self.segmenter.predict(encoded, job.prompt)  # failures: _report_failure
         self._safe(self.callbacks.predicted, job.request, job.path, prediction)
 
     def _do_prefetch(self, path: Path) -> None:
@@ -298,8 +320,6 @@ class InferenceWorker:
             self._safe(self.callbacks.image_state, path, "encoding")
             done = self._encode(image) is not None
             self._safe(self.callbacks.image_state, path, "ready" if done else "new")
-        except Sam3CanvasError:
-            self._safe(self.callbacks.image_state, path, "failed")
         finally:
             with self._cond:
                 self._prefetching = None

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from ..annotations.dataset import DatasetError
+from ..annotations.export_target import ExportRefused
+from ..fsutil import describe_os_error
 from ..annotations.formats import FORMATS
 from ..engine.errors import Sam3CanvasError
 
@@ -15,9 +17,9 @@ class DatasetCommandError(Sam3CanvasError):
     pass
 
 
-def add_parsers(sub) -> None:
+def add_parsers(sub, common) -> None:
     listing = "; ".join(f"{f.name}: {f.keeps}" for f in FORMATS.values())
-    e = sub.add_parser("export", help="write a folder's annotations as a dataset",
+    e = sub.add_parser("export", parents=[common], help="write a folder's annotations as a dataset",
                        description=f"Export the annotations of a folder of images. {listing}.")
     e.add_argument("--format", "-f", required=True, choices=list(FORMATS))
     e.add_argument("--out", "-o", required=True, type=Path, help="the dataset folder to write")
@@ -25,9 +27,12 @@ def add_parsers(sub) -> None:
     e.add_argument("--tolerance", type=float, default=None,
                    help="polygon simplification in pixels (default 0.5)")
     e.add_argument("--copy-images", action="store_true", help="copy the images beside it")
+    e.add_argument("--beside", action="store_true",
+                   help="write into a folder that holds other files (nothing there is deleted "
+                        "or overwritten; without it such a folder is refused)")
     e.add_argument("path", type=Path, help="the folder of images (annotated with sam3-canvas)")
     e.set_defaults(run=run_export)
-    i = sub.add_parser("import", help="add a dataset's annotations to a folder of images",
+    i = sub.add_parser("import", parents=[common], help="add a dataset's annotations to a folder of images",
                        description="Read COCO, YOLO-seg, VOC, labelme or mask PNGs into the "
                                    "folder's own annotation files, to refine them in the app.")
     i.add_argument("--format", "-f", required=True, choices=list(FORMATS))
@@ -48,14 +53,26 @@ def run_export(args) -> int:
     project = _project(args.path)
     try:
         report = export_project(project, args.format, args.out, polygons=args.polygons,
-                                tolerance=args.tolerance, copy_images=args.copy_images)
+                                tolerance=args.tolerance, copy_images=args.copy_images,
+                                beside=args.beside)
+    except ExportRefused:
+        raise
     except (OSError, ValueError, DatasetError) as exc:
-        raise DatasetCommandError(f"export failed, nothing written to {args.out}: {exc}") \
+        why = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+        import errno
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) and getattr(
+            exc, "errno", None) not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
+                                        errno.EPERM) else ""  # the folder is named already
+        raise DatasetCommandError(f"export failed, nothing written to {args.out}: {why}{where}") \
             from None
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"sam3-canvas: warning: {warning}", file=sys.stderr)
     print(f"exported {report.instances} instances of {report.images} images as "
           f"{args.format} to {report.folder}")
+    if report.unreadable:
+        print(f"sam3-canvas: error: {report.unreadable} annotation file(s) could not be read and "
+              "were left out (listed above)", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -66,7 +83,9 @@ def run_import(args) -> int:
         raise DatasetCommandError(f"{args.source}: no such file or folder")
     report = import_into_project(project, args.format, args.source)
     for problem in report.problems:
-        print(f"skipped: {problem}", file=sys.stderr)
+        print(f"sam3-canvas: skipped: {problem}", file=sys.stderr)
+    again = f", {report.skipped} already imported before" if report.skipped else ""
     print(f"imported {report.instances} instances into {len(report.documents)} images of "
-          f"{args.path}" + (f" ({len(report.problems)} problems)" if report.problems else ""))
+          f"{args.path}{again}" +
+          (f" ({len(report.problems)} problems)" if report.problems else ""))
     return 2 if report.problems and not report.documents else 0

@@ -10,14 +10,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..app.document import Document, Instance
-from ..app.project import Project
-from ..engine.errors import ImageLoadError, ModelNotFoundError, PromptError, Sam3CanvasError
+from ..app.document import Document, DocumentError, Instance
+from ..app.project import Project, SaveError
+from ..fsutil import atomic_write_text, describe_os_error
+from ..engine.errors import ModelNotFoundError, PromptError, Sam3CanvasError
 from ..engine.images import is_image_file, list_images
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("detect", help="find and mask every instance of class names",
+def add_parser(sub, common) -> None:
+    p = sub.add_parser("detect", parents=[common], help="find and mask every instance of class names",
                        description="Run SAM3's text path: every instance of each class, with "
                                    "a score; results are written as the app's annotations.")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders")
@@ -37,10 +38,12 @@ def add_parser(sub) -> None:
     group.add_argument("--variant")
     group.add_argument("--models-dir", metavar="DIR")
     group.add_argument("--provider", default="cpu")
+    from .common import add_disk_cache_options
+    add_disk_cache_options(group)
     p.set_defaults(run=run)
 
 
-def _images(paths: list[Path]) -> list[Path]:
+def _images(paths: list[Path], failures) -> list[Path]:
     images = []
     for path in paths:
         if path.is_dir():
@@ -48,14 +51,15 @@ def _images(paths: list[Path]) -> list[Path]:
         elif path.is_file() and is_image_file(path):
             images.append(path)
         else:
-            raise ImageLoadError(f"{path}: not an image or a folder")
+            failures.add(str(path), f"{path}: not an image or a folder")
     return images
 
 
 def open_text_segmenter(args):
-    from ..engine.text import TextSegmenter
-    from ..models.store import ModelStore, default_cache_dir
     from ..engine.cache import EmbeddingCache
+    from ..engine.text import TextSegmenter
+    from ..models.store import ModelStore
+    from .common import disk_cache_from_args
     folder = args.model_dir
     if folder is None:
         store = ModelStore(args.models_dir) if args.models_dir else ModelStore()
@@ -63,66 +67,87 @@ def open_text_segmenter(args):
         if pack.layout == "tracker":
             raise ModelNotFoundError(f"{pack.name} is the click/box tracker; class names need "
                                      "a text pack (sam3-canvas models list)")
+    disk, disk_bytes = disk_cache_from_args(args)
     return TextSegmenter(folder, provider=args.provider,
-                         cache=EmbeddingCache(1 << 30, default_cache_dir()))
+                         cache=EmbeddingCache(1 << 30, disk, disk_max_bytes=disk_bytes))
 
 
 def run(args) -> int:
     from ..engine.text import parse_classes
+    from .common import Failures, warn, warn_about_model
     classes = parse_classes(list(args.classes))
     if not classes:
         raise PromptError("no class name: give --classes with at least one name")
-    images = _images(args.paths)
+    if not 0.0 <= args.threshold <= 1.0 or not 0.0 <= args.nms <= 1.0:
+        raise PromptError("--threshold and --nms are between 0 and 1")
+    failures = Failures()
+    images = _images(args.paths, failures)
+    total = len(images) + len(failures)  # bad paths count as items of the batch
     segmenter = open_text_segmenter(args)
+    warn_about_model(segmenter.fallback_reason)
     from tqdm import tqdm
-    done = skipped = failed = found = 0
+    done = skipped = found = 0
     projects: dict[Path, Project] = {}
     for image in tqdm(images, unit="image", file=sys.stderr, disable=None):
-        project = projects.get(image.parent) or projects.setdefault(image.parent,
-                                                                    Project(image.parent))
-        doc_path = (args.out / f"{image.name}.json") if args.out else \
-            project.annotation_path(image)
-        if not args.overwrite and _already_done(doc_path, classes):
-            skipped += 1
-            continue
         try:
+            if image.parent not in projects:
+                projects[image.parent] = Project(image.parent)
+            project = projects[image.parent]
+            doc_path = (args.out / f"{image.name}.json") if args.out else \
+                project.annotation_path(image)
+            existing = _existing(doc_path)
+            if not args.overwrite and existing is not None and \
+                    existing.meta.get("detect", {}).get("classes") == classes:
+                skipped += 1
+                continue
             result = segmenter.detect(image, classes)
+            if result.image.note:
+                warn(f"{image}: {result.image.note}")
+            doc = existing or Document(image.name, result.image.width, result.image.height,
+                                       result.image.key)
+            doc.instances = [i for i in doc.instances if i.source.get("kind") != "detect"]
+            kept = 0
+            for detection in result.detections(args.threshold, args.nms):
+                doc.insert(Instance.from_mask(
+                    doc.next_id(), detection.label, detection.mask(),
+                    score=round(detection.score, 6),
+                    source={"kind": "detect", "classes": classes, "threshold": args.threshold,
+                            "query": detection.query}))
+                project.labels.add(detection.label)
+                kept += 1
+            doc.meta["detect"] = {"classes": classes, "threshold": args.threshold,
+                                  "nms": args.nms}
+            _save(doc, doc_path, project, bool(args.out))
         except Sam3CanvasError as exc:
-            failed += 1
-            print(f"sam3-canvas: error: {exc}", file=sys.stderr)
+            failures.add(str(image), str(exc))
             continue
-        doc = Document.load(doc_path) if doc_path.is_file() else \
-            Document(image.name, result.image.width, result.image.height, result.image.key)
-        doc.instances = [i for i in doc.instances if i.source.get("kind") != "detect"]
-        for detection in result.detections(args.threshold, args.nms):
-            doc.insert(Instance.from_mask(
-                doc.next_id(), detection.label, detection.mask(),
-                score=round(detection.score, 6),
-                source={"kind": "detect", "classes": classes, "threshold": args.threshold,
-                        "query": detection.query}))
-            project.labels.add(detection.label)
-            found += 1
-        doc.meta["detect"] = {"classes": classes, "threshold": args.threshold, "nms": args.nms}
-        if args.out:
-            from ..fsutil import atomic_write_text
-            atomic_write_text(doc_path, doc.dumps())
-        else:
-            project.save(doc)
-            project.save_labels()
+        found += kept
         done += 1
     for name in dict.fromkeys(segmenter.truncated):
-        print(f"sam3-canvas: warning: {name!r} is longer than 32 tokens and was cut",
-              file=sys.stderr)
-    print(f"{found} instances in {done} images ({skipped} already done, {failed} failed); "
-          f"classes: {', '.join(classes)}")
-    return 2 if failed else 0
+        warn(f"{name!r} is longer than 32 tokens and was cut")
+    print(f"{found} instances in {done} images ({skipped} already done, {len(failures)} "
+          f"failed); classes: {', '.join(classes)}")
+    failures.summary(total)
+    return 2 if failures else 0
 
 
-def _already_done(path: Path, classes: list[str]) -> bool:
+def _existing(path: Path) -> Document | None:
+    """The annotations already there; an unreadable file raises (it is never overwritten)."""
     if not path.is_file():
-        return False
+        return None
     try:
-        doc = Document.load(path)
-    except Exception:  # an unreadable file: run again (it is rewritten atomically)
-        return False
-    return doc.meta.get("detect", {}).get("classes") == classes
+        return Document.load(path)
+    except DocumentError as exc:
+        raise DocumentError(f"{exc}; it was left as it is: fix it or move it away, then run "
+                            "again") from None
+
+
+def _save(doc: Document, path: Path, project: Project, elsewhere: bool) -> None:
+    if elsewhere:
+        try:
+            atomic_write_text(path, doc.dumps())
+        except OSError as exc:
+            raise SaveError(f"could not save {path}: {describe_os_error(exc)}") from None
+    else:
+        project.save(doc)
+        project.save_labels()

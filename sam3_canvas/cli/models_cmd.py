@@ -8,8 +8,8 @@ from ..models.catalogue import load_catalogue
 from ..models.store import ModelStore
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("models", help="list, download and verify model packs",
+def add_parser(sub, common) -> None:
+    p = sub.add_parser("models", parents=[common], help="list, download and verify model packs",
                        description="The model packs in models.toml and where they are "
                                    "installed. Downloads come from Hugging Face.")
     p.add_argument("--models-dir", metavar="DIR",
@@ -36,7 +36,7 @@ def run(args) -> int:
         folder = store.pack_dir(args.name, args.variant)
         print(folder)
         if not store.is_installed(args.name, args.variant):
-            print(f"sam3-canvas: note: not installed yet", file=sys.stderr)
+            print("sam3-canvas: note: not installed yet", file=sys.stderr)
         return 0
     if args.action == "download":
         from ..models.download import download_pack
@@ -45,8 +45,10 @@ def run(args) -> int:
         return 0
     if args.action == "verify":
         from ..models.download import verify_installed
+        from .common import warn_about_model
         for line in verify_installed(store, args.name, args.variant):
             print(line)
+        warn_about_model(None)  # it opened the graphs: say if two onnxruntime wheels clash
         return 0
     return 2
 

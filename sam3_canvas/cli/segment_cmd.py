@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -11,12 +10,18 @@ from ..annotations.mask_png import save_mask_png
 from ..engine.errors import ImageLoadError, PromptError, Sam3CanvasError
 from ..engine.images import is_image_file, list_images
 from ..engine.prompts import BACKGROUND, FOREGROUND, Prompt
-from .common import add_model_options, open_segmenter_from_args, parse_box, parse_pair
+from ..fsutil import describe_os_error
+from .common import (Failures, add_model_options, json_safe, open_segmenter_from_args,
+                     parse_box, parse_pair, warn, warn_about_model)
 
 
-def add_parser(sub) -> None:
+class SegmentCommandError(Sam3CanvasError):
+    pass
+
+
+def add_parser(sub, common) -> None:
     p = sub.add_parser(
-        "segment", help="segment images from points and boxes",
+        "segment", parents=[common], help="segment images from points and boxes",
         description="Run the SAM3 tracker on images: print the predicted IoU of the three "
                     "candidate masks and the object presence, and write the chosen mask as a "
                     "PNG at the image's own size. Coordinates are in image pixels.")
@@ -85,12 +90,8 @@ def run(args) -> int:
     images = _expand_images(args.image)
     batch = len(images) > 1 or any(Path(v).is_dir() for v in args.image)
     segmenter = open_segmenter_from_args(args)
-    if segmenter.model.fallback_reason:
-        print(f"sam3-canvas: warning: {segmenter.model.fallback_reason}", file=sys.stderr)
-    from ..engine.providers import conflicting_packages
-    if conflicting_packages():
-        print(f"sam3-canvas: warning: {conflicting_packages()}", file=sys.stderr)
-    results, failures = [], 0
+    warn_about_model(segmenter.model.fallback_reason)
+    results, failures = [], Failures()
     progress = None
     if batch:
         from tqdm import tqdm
@@ -101,30 +102,34 @@ def run(args) -> int:
         except Sam3CanvasError as exc:
             if not batch:
                 raise
-            failures += 1
-            print(f"sam3-canvas: error: {exc}", file=sys.stderr)
+            failures.add(str(path), str(exc))
             results.append({"image": str(path), "error": str(exc)})
         except OSError as exc:
-            failures += 1
-            print(f"sam3-canvas: error: cannot write the mask for {path}: {exc}", file=sys.stderr)
-            results.append({"image": str(path), "error": str(exc)})
+            message = f"cannot write the mask for {path}: {describe_os_error(exc)}"
             if not batch:
-                return 2
+                raise SegmentCommandError(message) from None
+            failures.add(str(path), message)
+            results.append({"image": str(path), "error": message})
         if progress is not None:
             progress.update(1)
     if progress is not None:
         progress.close()
     if args.json:
-        doc = results[0] if not batch else {"results": results, "failed": failures}
-        json.dump(doc, sys.stdout, indent=2)
+        doc = results[0] if not batch else {"results": results, "failed": len(failures)}
+        json.dump(json_safe(doc), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
+    failures.summary(len(images))
     return 2 if failures else 0
 
 
 def _segment_one(segmenter, path: Path, prompt: Prompt, args, batch: bool) -> dict:
     if path.is_file() and not is_image_file(path) and batch:
         raise ImageLoadError(f"{path}: not an image file name")
-    prediction = segmenter.segment(path, prompt)
+    encoded = segmenter.encode(path)
+    if encoded.image.note:
+        warn(f"{path}: {encoded.image.note}")
+    prediction = segmenter.predict(encoded, prompt)
+    prediction.timings.update(encoded.timings)
     if args.mask_index is not None:
         chosen = args.mask_index
     else:

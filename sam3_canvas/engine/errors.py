@@ -41,3 +41,12 @@ class DownloadError(Sam3CanvasError):
 
 class CacheError(Sam3CanvasError):
     """The embedding cache could not be read or written (never fatal for a prediction)."""
+
+
+class InferenceError(Sam3CanvasError):
+    """onnxruntime failed while running a graph (out of memory, a graph that does not fit
+    its inputs, a provider error); the message says which graph and what to try."""
+
+
+class Cancelled(Sam3CanvasError):
+    """A run was cancelled on purpose (``RunOptions.terminate``); not a failure."""

@@ -3,6 +3,12 @@
 Every image leaves here as a C-contiguous ``uint8`` RGB array plus a content key. The key is
 the SHA-256 of the file's bytes (or of the pixels for an in-memory array): together with the
 model identity it addresses the embedding caches, so a renamed or moved file still hits.
+
+The pixel limit is one setting for the whole process (``set_pixel_limit``; the CLI's
+``--max-megapixels``, the app's Settings). Pillow's own decompression-bomb limit is switched
+off once, here, at import, and every Pillow open in the project goes through ``open_pillow``,
+which checks the size from the header before anything is decoded. (Changing
+``Image.MAX_IMAGE_PIXELS`` around each call, as this module once did, races between threads.)
 """
 
 from __future__ import annotations
@@ -22,6 +28,45 @@ from .errors import ImageLoadError
 #: Largest image accepted by default, in pixels (200 MP: a 30000 x 30000 scan is refused
 #: before it is decoded instead of taking the machine's memory).
 DEFAULT_MAX_PIXELS = 200_000_000
+_limit = DEFAULT_MAX_PIXELS
+
+Image.MAX_IMAGE_PIXELS = None  # once, at import: open_pillow applies the project's limit
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def set_pixel_limit(pixels: int) -> None:
+    """The largest image any command accepts, in pixels (set once at start-up)."""
+    global _limit
+    if pixels <= 0:
+        raise ValueError("the pixel limit must be positive")
+    _limit = int(pixels)
+
+
+def pixel_limit() -> int:
+    return _limit
+
+
+def open_pillow(source, name: str = "", max_pixels: int | None = None) -> Image.Image:
+    """``Image.open`` (lazy: only the header is read) with the size checked against the
+    pixel limit; every failure is an :class:`ImageLoadError` with one line."""
+    name = name or str(source)
+    limit = max_pixels or _limit
+    try:
+        img = Image.open(source)
+    except FileNotFoundError:
+        raise ImageLoadError(f"{name}: no such file") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{name}: not an image file Pillow can read") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageLoadError(f"{name}: the image is corrupt ({exc})") from None
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        img.close()
+        raise ImageLoadError(f"{name}: the image has no pixels ({width} x {height})")
+    if width * height > limit:
+        img.close()
+        raise ImageLoadError(_too_large(name, width, height, limit))
+    return img
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".jfif"}
@@ -35,6 +80,7 @@ class LoadedImage:
     rgb: np.ndarray  # (H, W, 3) uint8, C-contiguous
     key: str  # hex SHA-256 of the file bytes or of the pixels
     source: Path | None = None
+    note: str = ""  # what was done to show it (e.g. 12-bit data scaled), for the user
 
     @property
     def width(self) -> int:
@@ -59,7 +105,21 @@ def list_images(folder: Path) -> list[Path]:
                   key=lambda p: p.name.lower())
 
 
-def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def read_pixels(source, name: str = "", mode: str | None = None) -> np.ndarray:
+    """The pixel values of a mask or label map (no colour conversion unless ``mode``), with
+    the pixel limit and one-line errors of :func:`open_pillow`."""
+    name = name or str(source)
+    img = open_pillow(source, name)
+    try:
+        with img:
+            return np.asarray(img.convert(mode) if mode else img)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError(f"{name}: the image is corrupt or truncated ({exc})") from None
+    except MemoryError:
+        raise ImageLoadError(f"{name}: not enough memory to decode it") from None
+
+
+def load_image(path: str | os.PathLike, max_pixels: int | None = None) -> LoadedImage:
     """Read an image file into RGB; raise :class:`ImageLoadError` with the reason otherwise."""
     path = Path(path)
     try:
@@ -73,41 +133,45 @@ def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     if not data:
         raise ImageLoadError(f"{path}: the file is empty")
     key = hashlib.sha256(data).hexdigest()
-    rgb = _decode(data, str(path), max_pixels)
-    return LoadedImage(rgb=rgb, key=key, source=path)
+    rgb, note = _decode(data, str(path), max_pixels)
+    return LoadedImage(rgb=rgb, key=key, source=path, note=note)
 
 
-def image_size(path: str | os.PathLike) -> tuple[int, int]:
+def image_size(path: str | os.PathLike, max_pixels: int | None = None) -> tuple[int, int]:
     """(width, height) as displayed (EXIF rotation applied), read from the header only."""
+    img = open_pillow(path, str(path), max_pixels)
     try:
-        with Image.open(path) as img:
-            width, height = img.size
-            orientation = img.getexif().get(0x0112, 1)
+        width, height = img.size
+        orientation = img.getexif().get(0x0112, 1)
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageLoadError(f"{path}: cannot read the image header ({exc})") from None
+    finally:
+        img.close()
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def image_from_array(pixels: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def image_from_array(pixels: np.ndarray, max_pixels: int | None = None) -> LoadedImage:
     """Wrap an in-memory array (H, W), (H, W, 3) or (H, W, 4) as a :class:`LoadedImage`."""
     arr = np.asarray(pixels)
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
         raise ImageLoadError(f"array of shape {arr.shape} is not an image (H, W[, 1|3|4])")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageLoadError(f"array of shape {arr.shape} has no pixels")
-    if arr.shape[0] * arr.shape[1] > max_pixels:
-        raise ImageLoadError(_too_large("array", arr.shape[1], arr.shape[0], max_pixels))
+    limit = max_pixels or _limit
+    if arr.shape[0] * arr.shape[1] > limit:
+        raise ImageLoadError(_too_large("array", arr.shape[1], arr.shape[0], limit))
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
+    note = ""
     if arr.dtype != np.uint8:
-        arr = _to_uint8(arr)
+        arr, note = _to_uint8(arr)
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     elif arr.shape[2] == 4:
         arr = arr[:, :, :3]
     rgb = np.ascontiguousarray(arr)
     key = hashlib.sha256(rgb.tobytes() + repr(rgb.shape).encode()).hexdigest()
-    return LoadedImage(rgb=rgb, key=key, source=None)
+    return LoadedImage(rgb=rgb, key=key, source=None, note=note)
 
 
 def _too_large(what: str, width: int, height: int, max_pixels: int) -> str:
@@ -115,60 +179,66 @@ def _too_large(what: str, width: int, height: int, max_pixels: int) -> str:
             f"{max_pixels / 1e6:.0f} MP limit (raise it with --max-megapixels)")
 
 
-def _decode(data: bytes, name: str, max_pixels: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        # Pillow warns (and at 2x raises) on "decompression bombs"; we apply our own limit.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        old_limit = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            try:
-                img = Image.open(io.BytesIO(data))
-            except UnidentifiedImageError:
-                raise ImageLoadError(f"{name}: not an image file Pillow can read") from None
-            except (OSError, ValueError, SyntaxError) as exc:
-                raise ImageLoadError(f"{name}: the image is corrupt ({exc})") from None
-            width, height = img.size
-            if width <= 0 or height <= 0:
-                raise ImageLoadError(f"{name}: the image has no pixels ({width} x {height})")
-            if width * height > max_pixels:
-                raise ImageLoadError(_too_large(name, width, height, max_pixels))
-            try:
-                img.load()
-                img = ImageOps.exif_transpose(img)
-            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-                raise ImageLoadError(f"{name}: the image is corrupt or truncated ({exc})") from None
-            return _to_rgb(img)
-        finally:
-            Image.MAX_IMAGE_PIXELS = old_limit
+def _decode(data: bytes, name: str, max_pixels: int | None) -> tuple[np.ndarray, str]:
+    img = open_pillow(io.BytesIO(data), name, max_pixels)
+    try:
+        img.load()
+        img = ImageOps.exif_transpose(img)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageLoadError(f"{name}: the image is corrupt or truncated ({exc})") from None
+    except MemoryError:
+        raise ImageLoadError(f"{name}: not enough memory to decode it") from None
+    return _to_rgb(img)
 
 
-def _to_rgb(img: Image.Image) -> np.ndarray:
-    """Any Pillow mode to uint8 RGB, keeping the full range of 16-bit and float images."""
+def _to_rgb(img: Image.Image) -> tuple[np.ndarray, str]:
+    """Any Pillow mode to uint8 RGB, keeping the full range of 16-bit and float images;
+    returns the pixels and a note for the user when values had to be scaled."""
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        gray = _to_uint8(np.asarray(img))
-        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+        gray, note = _to_uint8(np.asarray(img))
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2)), note
     if mode == "RGB":
-        return np.ascontiguousarray(np.asarray(img))
+        return np.ascontiguousarray(np.asarray(img)), ""
     if mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
-    return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+    return np.ascontiguousarray(np.asarray(img.convert("RGB"))), ""
 
 
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    """Scale a 16-bit, 32-bit or float array to 0..255 the way a viewer would show it."""
+#: bit depths that cameras and scanners store in 16-bit files (a 12-bit raw in a 16-bit TIFF
+#: divided by 257 would reach the model nearly black)
+_DEPTHS = (10, 12, 14, 16)
+
+
+def _to_uint8(arr: np.ndarray) -> tuple[np.ndarray, str]:
+    """Scale a 16-bit, 32-bit or float array to 0..255 the way a viewer would show it;
+    returns the pixels and a note when the scaling is not the obvious one."""
     if arr.dtype == np.bool_:
-        return arr.astype(np.uint8) * 255
+        return arr.astype(np.uint8) * 255, ""
     if np.issubdtype(arr.dtype, np.integer):
         hi = int(arr.max()) if arr.size else 0
-        if hi <= 255 and int(arr.min()) >= 0:
-            return arr.astype(np.uint8)
-        if hi <= 65535 and int(arr.min()) >= 0:
-            return (arr.astype(np.uint32) // 257).astype(np.uint8)
+        lo = int(arr.min()) if arr.size else 0
+        if hi <= 255 and lo >= 0:
+            note = "8-bit values in a wider file, shown as they are" \
+                if arr.dtype.itemsize > 1 and hi > 0 else ""
+            return arr.astype(np.uint8), note
+        if hi <= 65535 and lo >= 0:
+            bits = next(b for b in _DEPTHS if hi <= (1 << b) - 1)
+            top = (1 << bits) - 1
+            scaled = (arr.astype(np.uint32) * 255 + top // 2) // top
+            note = "" if bits == 16 else \
+                f"{bits}-bit values in a 16-bit file (max {hi}): scaled from 0..{top}"
+            return scaled.astype(np.uint8), note
     arr = arr.astype(np.float64)
-    lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+    finite = np.isfinite(arr)
+    if not finite.any():
+        return np.zeros(arr.shape, np.uint8), "no finite pixel values (all NaN or infinite)"
+    lo, hi = float(arr[finite].min()), float(arr[finite].max())
+    note = "" if finite.all() else "NaN or infinite pixels shown as black"
+    arr = np.where(finite, arr, lo)
     if 0.0 <= lo and hi <= 1.0:
-        return np.clip(np.nan_to_num(arr) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), note
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    return np.clip((np.nan_to_num(arr, nan=lo) - lo) * scale + 0.5, 0, 255).astype(np.uint8)
+    stretched = np.clip((arr - lo) * scale + 0.5, 0, 255).astype(np.uint8)
+    return stretched, "; ".join(x for x in (note, f"values {lo:g}..{hi:g} stretched to 0..255")
+                                if x)

@@ -42,7 +42,8 @@ class Prediction:
 
     @property
     def best_index(self) -> int:
-        return int(np.argmax(self.ious))
+        ious = np.asarray(self.ious, dtype=np.float64)
+        return int(np.argmax(np.where(np.isfinite(ious), ious, -np.inf)))
 
     @property
     def ranking(self) -> list[int]:

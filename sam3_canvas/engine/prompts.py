@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .errors import PromptError
@@ -29,6 +30,10 @@ class Prompt:
         for label in self.labels:
             if label not in (FOREGROUND, BACKGROUND):
                 raise PromptError(f"point label must be 1 (object) or 0 (background), got {label}")
+        values = [v for point in self.points for v in point] + list(self.box or ())
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            raise PromptError(f"prompt coordinates must be finite numbers, got points "
+                              f"{list(self.points)} and box {self.box}")
 
     @classmethod
     def click(cls, x: float, y: float) -> "Prompt":

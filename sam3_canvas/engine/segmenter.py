@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import EmbeddingCache
-from .images import DEFAULT_MAX_PIXELS, LoadedImage, image_from_array, load_image
+from .cache import DEFAULT_DISK_CACHE_BYTES, EmbeddingCache
+from .errors import InferenceError
+from .identity import memo_path
+from .images import LoadedImage, image_from_array, load_image
 from .packfiles import find_tracker_files
 from .prediction import Prediction
 from .preprocess import pixel_values, prompt_arrays
@@ -43,7 +45,7 @@ class Segmenter:
     """Clicks, background clicks and boxes to three ranked masks, over one tracker model."""
 
     def __init__(self, model: TrackerModel, cache: EmbeddingCache | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 max_pixels: int | None = None):
         self.model = model
         self.cache = cache if cache is not None else EmbeddingCache(DEFAULT_CACHE_BYTES)
         self.max_pixels = max_pixels
@@ -52,10 +54,16 @@ class Segmenter:
     def from_dir(cls, folder: str | os.PathLike, variant: str | None = None,
                  provider: str = "cpu", cache_dir: str | os.PathLike | None = None,
                  cache_bytes: int = DEFAULT_CACHE_BYTES, threads: int | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> "Segmenter":
+                 max_pixels: int | None = None,
+                 disk_cache_bytes: int = DEFAULT_DISK_CACHE_BYTES) -> "Segmenter":
+        """``cache_dir`` (None: memory only) holds the disk cache, bounded to
+        ``disk_cache_bytes`` (0: none), and the memo of model file digests."""
         files = find_tracker_files(folder, variant)
-        model = TrackerModel(files.encoder, files.decoder, provider=provider, threads=threads)
-        return cls(model, EmbeddingCache(cache_bytes, cache_dir), max_pixels=max_pixels)
+        disk = cache_dir if cache_dir and disk_cache_bytes > 0 else None
+        model = TrackerModel(files.encoder, files.decoder, provider=provider, threads=threads,
+                             identity_memo=memo_path(disk))
+        return cls(model, EmbeddingCache(cache_bytes, disk, disk_cache_bytes),
+                   max_pixels=max_pixels)
 
     @property
     def provider(self) -> str:
@@ -88,6 +96,12 @@ class Segmenter:
         t1 = time.perf_counter()
         embeddings = self.model.encode(values, run_options)
         t2 = time.perf_counter()
+        for name, value in embeddings.items():
+            if not np.isfinite(value).all():  # never cached: every prompt would fail on it
+                raise InferenceError(
+                    f"the vision encoder returned NaN or infinite values ({name}) for "
+                    f"{image.name}: the model file is damaged or was converted wrongly (try "
+                    "another variant, or verify the pack)")
         timings.update(preprocess=(t1 - t0) * 1000.0, encode=(t2 - t1) * 1000.0)
         self.cache.put(image.key, self.model.identity, embeddings)
         return EncodedImage(image, embeddings, timings)
@@ -102,6 +116,11 @@ class Segmenter:
         t1 = time.perf_counter()
         out = self.model.decode(encoded.embeddings, points, labels, boxes)
         t2 = time.perf_counter()
+        if not (np.isfinite(out.ious).all() and np.isfinite(out.logits).all() and
+                np.isfinite(out.object_logit)):
+            raise InferenceError("the prompt decoder returned NaN or infinite values: the model "
+                                 "file is damaged or was converted wrongly (try another "
+                                 "variant, or verify the pack)")
         return Prediction(prompt=prompt, ious=tuple(float(v) for v in out.ious),
                           logits=out.logits, object_logit=out.object_logit,
                           image_size=(width, height), provider=self.provider,

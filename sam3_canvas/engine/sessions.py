@@ -7,12 +7,11 @@ session, the session is made on CPU and the reason is kept for the UI to show.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelLoadError, ProviderError
+from .errors import Cancelled, InferenceError, ModelLoadError, ProviderError
 from .providers import (PROVIDERS, _ort, active_provider, available_providers,
                         explain_missing, normalise, session_providers)
 
@@ -50,11 +49,14 @@ def open_session(path: str | os.PathLike, provider: str = "cpu",
             ort.preload_dlls()
         except Exception:  # noqa: BLE001 - the session start below reports what is missing
             pass
-    if requested != "cpu" and PROVIDERS[requested] not in ort.get_available_providers():
+    offered_now = ort.get_available_providers()
+    if requested != "cpu" and PROVIDERS[requested] not in offered_now:
         offered = ", ".join(available_providers())
+        fallback = "cuda" if requested == "tensorrt" and PROVIDERS["cuda"] in offered_now \
+            else "cpu"
         reason = (f"{requested} is not offered by this onnxruntime (offers: {offered}); "
-                  f"{explain_missing(requested)}").rstrip("; ")
-        providers = [PROVIDERS["cpu"]]
+                  f"running on {fallback.upper()}; {explain_missing(requested)}").rstrip("; ")
+        providers = session_providers(fallback)
     else:
         providers = session_providers(requested)
     try:
@@ -70,8 +72,10 @@ def open_session(path: str | os.PathLike, provider: str = "cpu",
         else:
             raise _load_error(path, exc) from None
     active = active_provider(session)
-    if reason is None and active != requested and requested != "tensorrt":
+    if reason is None and active != requested:
         reason = f"{requested} was asked for but onnxruntime runs this graph on {active}"
+        if requested == "tensorrt" and active == "cuda":
+            reason += " (TensorRT did not start; CUDA runs it)"
     return session, SessionInfo(requested=requested, active=active, fallback_reason=reason)
 
 
@@ -98,24 +102,38 @@ def _load_error(path: Path, exc: Exception) -> ModelLoadError:
     return ModelLoadError(f"{path.name} {why}: {_first_line(exc)}")
 
 
-def file_identity(path: str | os.PathLike, sample: int = 1 << 20) -> str:
-    """A cheap content identity for a model file: its name, size and first and last MiB.
+def file_identity(path: str | os.PathLike) -> str:
+    """The content identity of a model file and its external data (in-process memo only);
+    kept for older callers: see :func:`sam3_canvas.engine.identity.model_identity`."""
+    from .identity import model_identity
 
-    Hashing a whole 2 GB encoder on every start would cost seconds; a re-export or another
-    variant differs in its size or in its first or last bytes.
-    """
-    path = Path(path)
-    size = path.stat().st_size
-    digest = hashlib.sha256(f"{path.name}:{size}".encode())
-    with open(path, "rb") as fh:
-        digest.update(fh.read(sample))
-        if size > sample:
-            fh.seek(max(size - sample, sample))
-            digest.update(fh.read(sample))
-    for sidecar in (path.with_name(path.name + ".data"), path.with_name(path.name + "_data")):
-        if sidecar.is_file():
-            digest.update(f"{sidecar.name}:{sidecar.stat().st_size}".encode())
-    return digest.hexdigest()[:16]
+    return model_identity(path)
 
 
 __all__ = ["SessionInfo", "open_session", "file_identity", "ProviderError"]
+
+
+def run_graph(session, outputs, feed: dict, what: str, run_options=None) -> list:
+    """``session.run`` with onnxruntime's own exceptions turned into one-line project errors:
+    :class:`Cancelled` when ``run_options.terminate`` stopped it, else :class:`InferenceError`
+    naming the graph (``what``) and what to try."""
+    try:
+        return session.run(outputs, feed, run_options)
+    except Exception as exc:  # onnxruntime's exception classes are not a stable API
+        if run_options is not None and getattr(run_options, "terminate", False):
+            raise Cancelled(f"{what}: cancelled") from None
+        raise InferenceError(_inference_message(what, exc)) from None
+
+
+def _inference_message(what: str, exc: Exception) -> str:
+    text = _first_line(exc)
+    lowered = str(exc).lower()
+    if "allocate" in lowered or "out of memory" in lowered or isinstance(exc, MemoryError):
+        hint = "not enough memory: close other programs, use a smaller variant, or run on CPU"
+    elif "invalid argument" in lowered or "invalid_argument" in lowered or "shape" in lowered \
+            or "dimension" in lowered or "type" in lowered:
+        hint = ("the graph does not accept these inputs; is the model pack complete and of a "
+                "supported layout? (sam3-canvas models verify NAME)")
+    else:
+        hint = "check the model files (sam3-canvas models verify NAME) or try --provider cpu"
+    return f"{what} failed: {hint} (onnxruntime: {text})"

@@ -22,10 +22,11 @@ import numpy as np
 
 from .cache import EmbeddingCache
 from .errors import LayoutError, ModelNotFoundError, PromptError
-from .images import DEFAULT_MAX_PIXELS, LoadedImage, image_from_array, load_image
+from .identity import memo_path, model_identity
+from .images import LoadedImage, image_from_array, load_image
 from .postprocess import mask_bbox, upsample_mask
 from .preprocess import resize_rgb
-from .sessions import file_identity, open_session
+from .sessions import open_session, run_graph
 from .text_layouts import TextLayout, text_layout
 from .tokenizer import ClipTokenizer, Tokens, default_tokenizer
 
@@ -135,7 +136,7 @@ def parse_classes(text: str | list[str]) -> list[str]:
 class TextSegmenter:
     def __init__(self, folder: str | os.PathLike, provider: str = "cpu",
                  cache: EmbeddingCache | None = None, tokenizer: ClipTokenizer | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS, threads: int | None = None):
+                 max_pixels: int | None = None, threads: int | None = None):
         folder = Path(folder)
         paths = [folder / IMAGE_ENCODER, folder / LANGUAGE_ENCODER, folder / DECODER]
         for path in paths:
@@ -144,8 +145,8 @@ class TextSegmenter:
                     f"{folder}: no {path.name}; a text pack holds {IMAGE_ENCODER}, "
                     f"{LANGUAGE_ENCODER} and {DECODER}")
         self.image_encoder, self.image_info = open_session(paths[0], provider, threads)
-        self.language_encoder, _ = open_session(paths[1], provider, threads)
-        self.decoder, _ = open_session(paths[2], provider, threads)
+        self.language_encoder, self.language_info = open_session(paths[1], provider, threads)
+        self.decoder, self.decoder_info = open_session(paths[2], provider, threads)
         self.layout: TextLayout = text_layout(
             self.image_encoder.get_inputs(), self.image_encoder.get_outputs(),
             self.language_encoder.get_inputs(), self.language_encoder.get_outputs(),
@@ -155,8 +156,9 @@ class TextSegmenter:
         self.tokenizer = tokenizer or (ClipTokenizer.from_pack_json(pack_tokenizer)
                                        if pack_tokenizer.is_file() else default_tokenizer())
         self.cache = cache or EmbeddingCache(1 << 30)
-        self.image_identity = "text-" + file_identity(paths[0])
-        self.language_identity = file_identity(paths[1])
+        memo = memo_path(self.cache.disk.root if self.cache.disk is not None else None)
+        self.image_identity = "text-" + model_identity(paths[0], memo)
+        self.language_identity = model_identity(paths[1], memo)
         self.max_pixels = max_pixels
         self._text_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._decoder_inputs = [i.name for i in self.decoder.get_inputs()]
@@ -165,6 +167,12 @@ class TextSegmenter:
     @property
     def provider(self) -> str:
         return self.image_info.active
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why a graph does not run where it was asked to (shown like the tracker's)."""
+        return self.image_info.fallback_reason or self.language_info.fallback_reason or \
+            self.decoder_info.fallback_reason
 
     # -- image --------------------------------------------------------------------------
     def encode_image(self, source) -> tuple[LoadedImage, dict[str, np.ndarray], dict]:
@@ -186,8 +194,8 @@ class TextSegmenter:
         else:  # older exports: normalised float NCHW
             pixels = ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
             pixels = pixels.astype(self.layout.image_dtype)
-        outs = self.image_encoder.run(list(self.layout.feature_names),
-                                      {self.layout.image_input: pixels})
+        outs = run_graph(self.image_encoder, list(self.layout.feature_names),
+                         {self.layout.image_input: pixels}, "the text pack's image encoder")
         features = dict(zip(self.layout.feature_names, outs))
         timings["encode"] = (time.perf_counter() - t0) * 1000.0
         self.cache.put(image.key, self.image_identity, features)
@@ -209,7 +217,8 @@ class TextSegmenter:
                                    {"mask": np.bool_, "memory": np.float32})
         if cached is None:
             outs = dict(zip([o.name for o in self.language_encoder.get_outputs()],
-                            self.language_encoder.run(None, {"tokens": tokens.ids})))
+                            run_graph(self.language_encoder, None, {"tokens": tokens.ids},
+                                      "the language encoder")))
             cached = {"mask": outs["text_attention_mask"].astype(bool),
                       "memory": outs["text_memory"].astype(np.float32)}
             self.cache.put(key, "lang-" + self.language_identity, cached)
@@ -239,8 +248,9 @@ class TextSegmenter:
                     "language_mask": mask, "language_features": memory,
                     **self._boxes(exemplars, image), **features}
             outs = dict(zip([o.name for o in self.decoder.get_outputs()],
-                            self.decoder.run(None, {k: v for k, v in feed.items()
-                                                    if k in self._decoder_inputs})))
+                            run_graph(self.decoder, None,
+                                      {k: v for k, v in feed.items()
+                                       if k in self._decoder_inputs}, "the text decoder")))
             t2 = time.perf_counter()
             result = self._read(name if names else "object", outs, image)
             result.timings.update(text=(t1 - t0) * 1000.0, decode=(t2 - t1) * 1000.0)

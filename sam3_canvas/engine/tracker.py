@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .layouts import ORT_DTYPES, TrackerLayout, tracker_layout
-from .sessions import SessionInfo, file_identity, open_session
+from .identity import model_identity
+from .sessions import SessionInfo, open_session, run_graph
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class TrackerModel:
     """A vision encoder and a prompt decoder, checked against layout B at load time."""
 
     def __init__(self, encoder_path: str | os.PathLike, decoder_path: str | os.PathLike,
-                 provider: str = "cpu", threads: int | None = None):
+                 provider: str = "cpu", threads: int | None = None,
+                 identity_memo: str | os.PathLike | None = None):
         self.encoder_path = Path(encoder_path)
         self.decoder_path = Path(decoder_path)
         self.encoder, self.encoder_info = open_session(self.encoder_path, provider, threads)
@@ -32,8 +34,10 @@ class TrackerModel:
             self.encoder.get_inputs(), self.encoder.get_outputs(),
             self.decoder.get_inputs(), self.decoder.get_outputs(),
             encoder_name=self.encoder_path.name, decoder_name=self.decoder_path.name)
-        #: identity of the encoder's weights: part of every embedding cache key
-        self.identity = file_identity(self.encoder_path)
+        #: identity of the encoder's weights (sha256 of the graph and its external data):
+        #: part of every embedding cache key; ``identity_memo`` is the JSON file that
+        #: remembers file digests across processes (None: this process only)
+        self.identity = model_identity(self.encoder_path, identity_memo)
         outputs = {o.name: o for o in self.encoder.get_outputs()}
         self.embedding_dtypes = {name: ORT_DTYPES.get(outputs[name].type, np.float32)
                                  for name in self.layout.embedding_names}
@@ -55,8 +59,9 @@ class TrackerModel:
         """Run the vision encoder. ``run_options.terminate = True`` from another thread
         cancels a running encode (onnxruntime raises), which is how the app stops fast."""
         values = pixel_values.astype(self.layout.pixel_values.dtype, copy=False)
-        outs = self.encoder.run(list(self.layout.embedding_names), {"pixel_values": values},
-                                run_options)
+        outs = run_graph(self.encoder, list(self.layout.embedding_names),
+                         {"pixel_values": values}, f"the vision encoder ({self.encoder_path.name})",
+                         run_options)
         return dict(zip(self.layout.embedding_names, outs))
 
     def decode(self, embeddings: dict[str, np.ndarray], points: np.ndarray, labels: np.ndarray,
@@ -66,7 +71,8 @@ class TrackerModel:
         feed["input_points"] = points.astype(layout.points.dtype, copy=False)
         feed["input_labels"] = labels.astype(layout.labels.dtype, copy=False)
         feed["input_boxes"] = boxes.astype(layout.boxes.dtype, copy=False)
-        ious, masks, objects = self.decoder.run(list(layout.outputs), feed)
+        ious, masks, objects = run_graph(self.decoder, list(layout.outputs), feed,
+                                         f"the prompt decoder ({self.decoder_path.name})")
         return DecoderOutput(ious=np.asarray(ious[0, 0], dtype=np.float64),
                              logits=np.asarray(masks[0, 0], dtype=np.float32),
                              object_logit=float(np.asarray(objects).reshape(-1)[0]))

@@ -7,15 +7,17 @@ best candidate's overlay there, so the GUI thread only paints, then hand the res
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from ..app.worker import Callbacks
+from ..app.worker import Callbacks, describe
 from .images import candidate_thumbnails, logits_overlay, photo_images
 from .inbox import Inbox
 
 CANDIDATE_COLOUR = (30, 144, 255)
+log = logging.getLogger(__name__)
 
 
 def candidate_overlay(prediction, index: int, scale: float = 1.0):
@@ -33,7 +35,8 @@ class WorkerBridge(QObject, Callbacks):
     predictionReady = Signal(int, object, object, object)  # request, path, Prediction, Overlay
     thumbnailsReady = Signal(int, object)  # request, QImages of the candidates in model order
     predictionFailed = Signal(int, object, str)
-    stateChanged = Signal(object, str)  # path, "encoding" | "ready" | "failed"
+    encodeFailed = Signal(int, object, str)  # request, path, message
+    stateChanged = Signal(object, str, str)  # path, "new" | "encoding" | "ready" | "failed", why
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -53,7 +56,12 @@ class WorkerBridge(QObject, Callbacks):
         self._post("modelFailed", message)
 
     def image_loaded(self, request: int, path: Path, image) -> None:
-        photo = photo_images(image.rgb)
+        try:
+            photo = photo_images(image.rgb)
+        except Exception as exc:  # noqa: BLE001 - e.g. out of memory for the preview
+            log.exception("preparing %s for display failed", path)
+            self._post("imageFailed", request, path, describe(exc))
+            return
         self._thumb_base = (path, photo.thumb_base)
         self._post("imageReady", request, path, image, photo)
 
@@ -64,7 +72,12 @@ class WorkerBridge(QObject, Callbacks):
         self._post("encodedReady", request, path, encoded)
 
     def predicted(self, request: int, path: Path, prediction) -> None:
-        overlay = candidate_overlay(prediction, prediction.best_index, self.display_scale)
+        try:
+            overlay = candidate_overlay(prediction, prediction.best_index, self.display_scale)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("drawing the candidate failed")
+            self._post("predictionFailed", request, path, describe(exc))
+            return
         self._post("predictionReady", request, path, prediction, overlay)  # first: it is
         base = self._thumb_base                                             # what users wait for
         if base is not None and base[0] == path:
@@ -74,5 +87,8 @@ class WorkerBridge(QObject, Callbacks):
     def predict_failed(self, request: int, path: Path, message: str) -> None:
         self._post("predictionFailed", request, path, message)
 
-    def image_state(self, path: Path, state: str) -> None:
-        self._post("stateChanged", path, state)
+    def encode_failed(self, request: int, path: Path, message: str) -> None:
+        self._post("encodeFailed", request, path, message)
+
+    def image_state(self, path: Path, state: str, reason: str = "") -> None:
+        self._post("stateChanged", path, state, reason)

@@ -1,10 +1,10 @@
 """File > Export dataset and File > Import dataset: dialogs, and the work on a thread behind
-a progress dialog (results come back through an Inbox, never a cross-thread signal)."""
+a progress dialog (through the window's TaskRunner: results come back through an Inbox, never a
+cross-thread signal; closing the window cancels the work, and a cancelled export writes
+nothing)."""
 
 from __future__ import annotations
 
-import copy
-import threading
 from pathlib import Path
 from typing import Callable
 
@@ -14,50 +14,48 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QMessageBox, QProgressDialog, QPushButton)
 
 from ..annotations import formats
-from ..annotations.dataset import DatasetError
+from ..annotations.export_target import ExportRefused, inspect
 from ..annotations.polygons import DEFAULT_TOLERANCE
-from ..app.datasets import annotated_documents, import_into_project
+from ..app.datasets import annotated_documents, export_documents, import_into_project
 from ..app.project import Project
-from .inbox import Inbox
+from .tasks import Task
 
 
-def run_in_background(window, title: str, work: Callable, done: Callable) -> threading.Thread:
-    """Run ``work(report_progress)`` on a thread behind a modal progress dialog; then call
-    ``done(result, error)`` on the GUI thread."""
+def run_in_background(window, name: str, title: str, work: Callable[[Task, Callable], object],
+                      done: Callable):
+    """Run ``work(task, progress)`` as one of the window's tasks behind a modal progress
+    dialog; then call ``done(result, error)`` on the GUI thread."""
     dialog = QProgressDialog(title, "", 0, 0, window)
     dialog.setCancelButton(None)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(0)
-    inbox = Inbox(dialog)
-
-    def progress(done_count: int, total: int = 0) -> None:
-        def show():
-            if total:
-                dialog.setMaximum(total)
-            dialog.setValue(done_count)
-        inbox.post(show)
 
     def finish(result, error):
         dialog.close()
         done(result, error)
 
-    def run():
-        try:
-            result = work(progress)
-        except (OSError, ValueError, DatasetError) as exc:
-            inbox.post(finish, None, str(exc))
-            return
-        inbox.post(finish, result, "")
+    def run(task: Task):
+        def progress(done_count: int, total: int = 0) -> None:
+            task.check()  # closing the window cancels here
 
-    thread = threading.Thread(target=run, name="sam3-dataset", daemon=True)
-    window.background_thread = thread
-    thread.start()
-    return thread
+            def show():
+                if total:
+                    dialog.setMaximum(total)
+                dialog.setValue(done_count)
+            task.post(show)
+        return work(task, progress)
+
+    task = window.tasks.start(name, run, finish)
+    window.background_thread = task.thread
+    return task
 
 
 class ExportDialog(QDialog):
-    def __init__(self, parent=None, format_name: str = "coco", this_image: str | None = None):
+    def __init__(self, parent=None, format_name: str = "coco", this_image: str | None = None,
+                 photos: Path | None = None):
         super().__init__(parent)
+        #: the photo folder: the suggested destination is a new folder beside it, never it
+        self.photos = photos
         self.setWindowTitle("Export dataset")
         form = QFormLayout(self)
         self.format = QComboBox(self)
@@ -85,6 +83,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.copy_images)
         row = QHBoxLayout()
         self.out = QLineEdit(self)
+        self._suggested = ""
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._browse)
         row.addWidget(self.out)
@@ -106,9 +105,14 @@ class ExportDialog(QDialog):
         self.tolerance.setEnabled(fmt.polygons or (fmt.name == "coco" and
                                                    self.polygons.isChecked()))
         self.copy_images.setEnabled(fmt.name in ("coco", "yolo", "voc"))
+        if self.photos is not None and self.out.text() in ("", self._suggested):
+            self._suggested = str(self.photos.parent / f"{self.photos.name}-{fmt.name}")
+            self.out.setText(self._suggested)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Write the dataset into")
+        start = self.out.text().strip() or (str(self.photos.parent) if self.photos else "")
+        folder = QFileDialog.getExistingDirectory(self, "Write the dataset into",
+                                                  str(Path(start).parent) if start else "")
         if folder:
             self.out.setText(folder)
 
@@ -121,30 +125,56 @@ class ExportDialog(QDialog):
                 "copy_images": self.copy_images.isChecked() and self.copy_images.isEnabled()}
 
 
-def run_export(window, project: Project, editor, fmt: str, out: Path, whole_folder: bool = True,
-               **options) -> threading.Thread:
-    docs = annotated_documents(project) if whole_folder else \
-        [editor.doc] if editor is not None and editor.doc is not None else []
-    labels = copy.deepcopy(project.labels)
+def check_destination(window, out: Path) -> bool | None:
+    """Whether the export may go to ``out``: False (plain), True (beside the files already
+    there, after asking the user), None (the user declined or the folder cannot be one)."""
+    try:
+        dest = inspect(out)
+    except ExportRefused as exc:
+        window.tell("Cannot export there", str(exc))
+        return None
+    if not dest.foreign:
+        return False
+    answer = QMessageBox.question(
+        window, "The folder is not empty",
+        f"{dest.folder} already holds {len(dest.foreign)} file(s) that sam3-canvas did not "
+        f"write ({dest.describe_foreign()}).\n\nWrite the dataset beside them? Nothing there "
+        "is deleted or overwritten. (No: choose another folder.)",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No)
+    return True if answer == QMessageBox.StandardButton.Yes else None
 
-    def work(progress):
+
+def run_export(window, project: Project, editor, fmt: str, out: Path, whole_folder: bool = True,
+               beside: bool = False, **options):
+    if whole_folder:
+        found = annotated_documents(project)
+        docs, unreadable = found.documents, found.unreadable
+    else:
+        docs = [editor.doc] if editor is not None and editor.doc is not None else []
+        unreadable = []
+
+    def work(task, progress):
         progress(0, len(docs))
-        return formats.export(fmt, docs, labels, out, project.folder,
-                              progress=lambda n: progress(n, len(docs)), **options)
+        return export_documents(project, docs, fmt, out, unreadable, beside=beside,
+                                progress=lambda n: progress(n, len(docs)), **options)
 
     def done(report, error):
         window.last_export = report
+        window.last_export_error = error
         if report is None:
-            QMessageBox.warning(window, "Export failed", f"Nothing was written: {error}")
+            if "cancelled" not in error:
+                window.tell("Export failed", error if "nothing was written"
+                                    in error else f"Nothing was written: {error}")
             return
         message = (f"exported {report.instances} instances of {report.images} images as "
                    f"{fmt} to {report.folder}")
         window.statusBar().showMessage(message, 15000)
         if report.warnings:
-            QMessageBox.information(window, "Exported, with notes",
-                                    message + "\n\n" + "\n".join(report.warnings[:30]))
+            window.tell("Exported, with notes",
+                        message + "\n\n" + "\n".join(report.warnings[:30]), warning=False)
 
-    return run_in_background(window, f"Exporting {fmt}…", work, done)
+    return run_in_background(window, "export", f"Exporting {fmt}…", work, done)
 
 
 class ImportDialog(QDialog):
@@ -185,11 +215,11 @@ class ImportDialog(QDialog):
             self.source.setText(path)
 
 
-def run_import(window, folder: Path, fmt: str, source: Path, done: Callable) -> threading.Thread:
+def run_import(window, folder: Path, fmt: str, source: Path, done: Callable):
     """Import on a thread into a Project of its own (the GUI's documents are not touched while
     it runs); ``done(report, error)`` then reloads what changed."""
 
-    def work(progress):
-        return import_into_project(Project(folder), fmt, source)
+    def work(task, progress):
+        return import_into_project(Project(folder), fmt, source, progress=progress)
 
-    return run_in_background(window, f"Importing {fmt}…", work, done)
+    return run_in_background(window, "import", f"Importing {fmt}…", work, done)

@@ -3,29 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from pathlib import Path
 
 
 def run_app(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sam3-canvas",
                                      description="Annotate a folder of images with SAM3.")
     parser.add_argument("path", nargs="?", help="a folder of images, or one image")
-    parser.add_argument("--model-dir", help="use the ONNX graphs in this folder")
+    parser.add_argument("--model-dir", help="use the ONNX graphs in this folder (this session; "
+                                            "Model > Settings saves a choice)")
     parser.add_argument("--provider", help="cpu, cuda, tensorrt, directml or coreml")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="also print the log on stderr")
     args = parser.parse_args(argv)
+
+    from ..logs import setup_logging
+    log_path = setup_logging(args.verbose)
+    logging.getLogger(__name__).info("sam3-canvas starting (log file %s)", log_path)
 
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
-    from .settings_dialog import load_settings
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("sam3-canvas")
     app.setOrganizationName("sam3-canvas")
     window = MainWindow()
     if args.model_dir or args.provider:
-        settings = window.settings
-        settings.model_dir = args.model_dir or settings.model_dir
+        settings = window.settings  # this session only: nothing saved changes
+        if args.model_dir:
+            settings.model_dir = str(Path(args.model_dir).expanduser().absolute())
+            settings.variant = ""  # the folder's own graphs, not a catalogue variant
         settings.provider = args.provider or settings.provider
         window.load_model()
     elif window.segmenter is None and not window.settings.model_dir and \

@@ -17,13 +17,16 @@ from ..app.editor import Editor
 from ..app.project import Project
 from ..app.settings import Settings
 from ..app.worker import InferenceWorker
+from ..engine.errors import Sam3CanvasError
 from ..models.store import ModelStore, open_segmenter
 from .bridge import WorkerBridge, candidate_overlay
 from .canvas import CanvasView
 from .candidates_panel import CandidatesPanel
 from .images import mask_overlay
+from .inbox import Inbox
 from .panels import FilesPanel, InstancesPanel, LabelsPanel
 from .settings_dialog import SettingsDialog, load_settings, save_settings
+from .tasks import TaskRunner
 from .text_panel import TextController, TextPanel
 from .undo import UndoHistory
 
@@ -35,7 +38,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("sam3-canvas")
         self.resize(1400, 900)
         self.qsettings = qsettings or QSettings("sam3-canvas", "sam3-canvas")
+        #: what is saved (QSettings) and what runs now (``settings``, which the command line
+        #: may override for this session without saving)
+        self.saved_settings = load_settings(self.qsettings)
         self.settings = settings or load_settings(self.qsettings)
+        self.tasks = TaskRunner(Inbox(self))
+        self.messages: list[tuple[str, str]] = []  # what tell() said, in order
+        self._boxes: dict[str, QMessageBox] = {}  # open message boxes by title
         self.store = store or ModelStore()
         self.bridge = WorkerBridge()
         self.worker = InferenceWorker(self.bridge, prefetch_depth=self.settings.prefetch)
@@ -85,7 +94,8 @@ class MainWindow(QMainWindow):
             act = QAction(text, self)
             if shortcut is not None:
                 act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-            act.triggered.connect(slot)
+            # triggered(bool checked): never let "checked" reach the slot as an argument
+            act.triggered.connect(lambda _checked=False, run=slot: run())
             menu.addAction(act)
             return act
 
@@ -94,8 +104,8 @@ class MainWindow(QMainWindow):
         action(file, "Open image…", self._ask_image)
         action(file, "Load classes file…", self._ask_classes)
         file.addSeparator()
-        action(file, "Export dataset (COCO, YOLO, VOC, labelme, PNG)…", self.ask_export,
-               QKeySequence("Ctrl+E"))
+        self.export_action = action(file, "Export dataset (COCO, YOLO, VOC, labelme, PNG)…",
+                                    self.ask_export, QKeySequence("Ctrl+E"))
         action(file, "Export mask PNGs…", lambda: self.ask_export("png"))
         action(file, "Import annotations…", self.ask_import, QKeySequence("Ctrl+I"))
         file.addSeparator()
@@ -140,8 +150,9 @@ class MainWindow(QMainWindow):
         b.encodedReady.connect(self._encoded)
         b.predictionReady.connect(self._predicted)
         b.thumbnailsReady.connect(self._thumbnails_ready)
-        b.predictionFailed.connect(lambda r, p, m: self.statusBar().showMessage(m, 8000))
-        b.stateChanged.connect(lambda path, state: self.files.set_state(path.name, state))
+        b.predictionFailed.connect(self._prediction_failed)
+        b.encodeFailed.connect(self._encode_failed)
+        b.stateChanged.connect(lambda path, state, why: self._state_changed(path, state, why))
         self.canvas.zoomChanged.connect(self._zoomed)
         self.canvas.clicked.connect(self._clicked)
         self.canvas.boxDrawn.connect(self._box)
@@ -150,9 +161,10 @@ class MainWindow(QMainWindow):
         self.labels.loadRequested.connect(self._ask_classes)
         self.instances.selected.connect(self._instance_selected)
         self.instances.visibilityChanged.connect(
-            lambda i, visible: self.history.push(self.editor.cmd_set_hidden(i, not visible)))
+            lambda i, visible: self.editor and self.history.push(
+                self.editor.cmd_set_hidden(i, not visible)))
         self.instances.deleteRequested.connect(
-            lambda i: self.history.push(self.editor.cmd_delete(i)))
+            lambda i: self.editor and self.history.push(self.editor.cmd_delete(i)))
         self.instances.relabelRequested.connect(self._relabel)
         self.files.opened.connect(self.show_image)
 
@@ -163,13 +175,16 @@ class MainWindow(QMainWindow):
             self.status_model.setText("no model: Model > Choose or download a model")
             return
         self.status_model.setText(f"loading {s.describe_model()}…")
+        self.status_model.setToolTip("")
         self.model_loading = True
         store = self.store
         self.worker.set_prefetch_depth(s.prefetch)
+        from ..engine.images import set_pixel_limit
+        set_pixel_limit(int(s.max_megapixels * 1e6))
         self.worker.load_model(lambda: open_segmenter(
             model=s.model, model_dir=s.model_dir or None, variant=s.variant or None,
             provider=s.provider, use_disk_cache=s.disk_cache, cache_bytes=s.cache_mb << 20,
-            store=store))
+            disk_cache_bytes=s.disk_cache_mb << 20, store=store))
 
     def _model_ready(self, segmenter) -> None:
         self.segmenter = segmenter
@@ -190,7 +205,9 @@ class MainWindow(QMainWindow):
         self.segmenter = None
         self.model_loading = False
         self.status_model.setText("no model (failed to load)")
-        QMessageBox.warning(self, "The model could not be loaded", message)
+        self.status_model.setToolTip(message)
+        self.statusBar().showMessage(message, 30000)
+        self.tell("The model could not be loaded", message)
 
     def choose_model(self) -> None:
         from .model_dialog import ModelDialog
@@ -201,38 +218,80 @@ class MainWindow(QMainWindow):
             elif dialog.downloaded:
                 self.settings.model, self.settings.variant = dialog.downloaded
                 self.settings.model_dir = ""
-            save_settings(self.qsettings, self.settings)
+            self._save_settings({"model", "variant", "model_dir"})
             self.load_model()
 
     def edit_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
-        if dialog.exec():
-            self.settings = dialog.result_settings()
-            save_settings(self.qsettings, self.settings)
+        self.settings_dialog = dialog = SettingsDialog(self.settings, self)
+        dialog.accepted.connect(lambda: self._settings_accepted(dialog))
+        dialog.open()
+
+    def _settings_accepted(self, dialog: SettingsDialog) -> None:
+        changed = dialog.changed_fields()
+        if not changed:
+            return  # OK with nothing touched changes nothing, saved or running
+        self.settings = dialog.result_settings()
+        self._save_settings(changed)
+        if changed - {"text_model_dir", "text_model"}:
             self.load_model()
+
+    def _save_settings(self, fields: set[str]) -> None:
+        """Save only ``fields`` (what the user just chose); the rest of what is saved stays,
+        even where the command line overrides it for this session."""
+        for name in fields:
+            setattr(self.saved_settings, name, getattr(self.settings, name))
+        save_settings(self.qsettings, self.saved_settings)
 
     # -- folder and images ------------------------------------------------------------------
     def open_path(self, path: str | Path) -> None:
         try:
             project, index = Project.open(path)
         except (FileNotFoundError, OSError) as exc:
-            QMessageBox.warning(self, "Cannot open", str(exc))
+            self.tell("Cannot open", str(exc))
             return
         if not project.images:
-            QMessageBox.information(self, "No images", f"{project.folder} holds no images.")
+            self.tell("No images", f"{project.folder} holds no images.", warning=False)
             return
+        self.close_folder()
         self.project = project
         self.editor = Editor(project)
         self.editor.model_name = self.settings.describe_model()
         self.editor.subscribe(self._editor_changed)
-        self.history.clear()
         annotated = {p.name for p in project.images if project.has_annotations(p)}
         self.files.show_files(project.images, annotated)
         self.labels.show_labels(project.labels, self.editor.label)
         for warning in project.warnings:
-            QMessageBox.warning(self, "Annotations", warning)
+            self.tell("Annotations", warning)
+        project.warnings.clear()
         self.setWindowTitle(f"sam3-canvas — {project.folder}")
         self.show_image(index)
+
+    def close_folder(self) -> None:
+        """Forget everything of the open folder: image, prompt, overlays, panels, histories
+        (what is saved stays saved; nothing of it can act on the next folder)."""
+        self.tasks.stop_all(timeout=10.0)
+        if self.editor is not None:
+            self.editor.close_image()
+        self.project = None
+        self.editor = None
+        self.index = -1
+        self.photo = None
+        self.selected_instance = -1
+        self._overlays.clear()
+        self._candidate_overlays = {}
+        self.history.clear()
+        self.text_controller.clear()
+        self.canvas.set_photo(None)
+        self.canvas.set_instances([])
+        self.canvas.set_candidate(None)
+        self.candidates.clear()
+        self.instances.show_document(None, self.labels_fallback())
+        self.files.show_files([], set())
+
+    @staticmethod
+    def labels_fallback():
+        from ..app.labels import LabelSet
+        return LabelSet()
 
     def show_image(self, index: int) -> None:
         if self.project is None or not 0 <= index < len(self.project.images):
@@ -241,7 +300,8 @@ class MainWindow(QMainWindow):
         images = self.project.images
         path = images[index]
         self.files.set_current(index)
-        self.history.activate(path.name)
+        # the image's undo history becomes active when the image does (_image_ready), so an
+        # undo in between can never act on the image being left or the one being opened
         following = images[index + 1:] + images[:index]
         self.show_request = self.worker.show(path, prefetch=following)
         self.statusBar().showMessage(f"opening {path.name}…")
@@ -251,24 +311,63 @@ class MainWindow(QMainWindow):
             self.show_image((self.index + delta) % len(self.project.images))
 
     def _image_ready(self, request, path, image, photo) -> None:
-        if request != self.show_request:
+        if request != self.show_request or self.editor is None:
             return
         self.photo = photo
         self._overlays.clear()
+        self.selected_instance = -1
         self.text_controller.clear()
         self.canvas.set_photo(photo)
         self.candidates.clear()
-        self.editor.open_image(path, (image.width, image.height), image.key)
+        try:
+            self.editor.open_image(path, (image.width, image.height), image.key)
+        except Sam3CanvasError as exc:  # its annotation file is unreadable and stuck
+            self._show_failure(path, str(exc))
+            return
+        self.history.activate(path.name)
+        for warning in self.project.warnings:
+            self.tell("Annotations", warning)
+        self.project.warnings.clear()
+        note = f"  ({image.note})" if getattr(image, "note", "") else ""
         self.statusBar().showMessage(
-            f"{path.name}  {image.width} x {image.height}" +
+            f"{path.name}  {image.width} x {image.height}{note}" +
             ("" if self.segmenter or self.model_loading else "  (no model: annotations only)"),
-            5000)
+            5000 if not note else 15000)
 
     def _image_failed(self, request, path, message) -> None:
-        self.files.set_state(path.name, "failed")
+        self.files.set_state(path.name, "failed", message)
         if request == self.show_request:
-            self.canvas.set_photo(None)
-            self.statusBar().showMessage(message, 15000)
+            self._show_failure(path, message)
+
+    def _show_failure(self, path: Path, message: str) -> None:
+        """The image on screen cannot be worked on: say why, and leave nothing of the
+        previous image that a key could act on."""
+        self.files.set_state(path.name, "failed", message)
+        if self.editor is not None:
+            self.editor.close_image()
+        self.history.group.setActiveStack(None)
+        self.photo = None
+        self._overlays.clear()
+        self.canvas.set_photo(None)
+        self.canvas.set_instances([])
+        self.candidates.clear(f"{path.name} cannot be opened: {message}")
+        self.statusBar().showMessage(message, 30000)
+
+    def _encode_failed(self, request, path, message) -> None:
+        if request in (self.show_request, 0):
+            self.candidates.clear(f"The model failed on {path.name}: {message}")
+            self.statusBar().showMessage(message, 30000)
+
+    def _prediction_failed(self, request, path, message) -> None:
+        if request == self.predict_request:
+            self.candidates.clear(message)
+        self.statusBar().showMessage(message, 15000)
+
+    def _state_changed(self, path: Path, state: str, reason: str) -> None:
+        self.files.set_state(path.name, state, reason)
+        if state == "failed" and reason and self.editor is not None and \
+                self.editor.image == path:
+            self.statusBar().showMessage(f"{path.name}: {reason}", 30000)
 
     def _encoded(self, request, path, encoded) -> None:
         if request not in (self.show_request, 0):
@@ -298,6 +397,7 @@ class MainWindow(QMainWindow):
     def delete_selected(self) -> None:
         if self.editor is not None and self.instances.current_id() >= 0:
             self.history.push(self.editor.cmd_delete(self.instances.current_id()))
+            self.selected_instance = -1
 
     def _thumbnails_ready(self, request, thumbnails) -> None:
         if request == self.predict_request and self.editor is not None and \
@@ -350,16 +450,25 @@ class MainWindow(QMainWindow):
                     editor.prediction, editor.candidate, self.bridge.display_scale)
             self.canvas.set_candidate(overlays[editor.candidate])
             self.candidates.set_chosen(editor.candidate)
+        elif what == "document" and editor.changed_doc is not editor.doc:
+            changed = editor.changed_doc  # another image's, after an undo in its history
+            self.files.set_annotated(changed.image_file, bool(changed.instances))
         elif what in ("document", "image"):
             self._show_instances()
             self.instances.show_document(editor.doc, self.project.labels)
             self.labels.show_labels(self.project.labels, editor.label)
             self.files.set_annotated(editor.image.name, bool(editor.doc.instances))
+        elif what == "closed":
+            self._overlays.clear()
+            self.canvas.set_instances([])
+            self.canvas.set_candidate(None)
+            self.canvas.set_prompt(editor.prompt)
+            self.instances.show_document(None, self.project.labels)
         elif what == "label":
             self.labels.show_labels(self.project.labels, editor.label)
         elif what == "save_error":
             self.statusBar().showMessage(editor.last_save_error, 20000)
-            QMessageBox.warning(self, "Not saved", editor.last_save_error)
+            self.tell("Not saved", editor.last_save_error)
 
     def _show_instances(self) -> None:
         labels = self.project.labels
@@ -425,20 +534,37 @@ class MainWindow(QMainWindow):
         self.labels.show_labels(self.project.labels, self.editor.label)
 
     def ask_export(self, format_name: str = "coco") -> None:
+        """File > Export dataset: the dialog (not blocking), then the export."""
         from .export import ExportDialog
         if self.project is None:
+            self.statusBar().showMessage("Open a folder first (File > Open folder)", 8000)
             return
         image = self.editor.image.name if self.editor and self.editor.image else None
-        dialog = ExportDialog(self, format_name, image)
-        if dialog.exec() and dialog.options()["out"].name:
-            options = dialog.options()
-            self.export_dataset(options.pop("fmt"), options.pop("out"), **options)
+        self.export_dialog = dialog = ExportDialog(self, format_name, image, self.project.folder)
+        dialog.accepted.connect(lambda: self._export_chosen(dialog))
+        dialog.open()
+
+    def _export_chosen(self, dialog) -> None:
+        options = dialog.options()
+        if not str(options["out"]).strip() or str(options["out"]) == ".":
+            self.tell("Export", "Choose the folder to write the dataset into.")
+            return
+        self.export_dataset(options.pop("fmt"), options.pop("out"), **options)
 
     def export_dataset(self, fmt: str, out: str | Path, whole_folder: bool = True,
-                       **options) -> None:
-        from .export import run_export
-        if self.project is not None:
-            run_export(self, self.project, self.editor, fmt, Path(out), whole_folder, **options)
+                       beside: bool | None = None, **options) -> None:
+        """Export; a destination holding files that are not ours is written into only after
+        the user agrees (``beside``: ask when None)."""
+        from .export import check_destination, run_export
+        if self.project is None:
+            return
+        out = Path(out).expanduser().absolute()
+        if beside is None:
+            beside = check_destination(self, out)
+            if beside is None:
+                return
+        run_export(self, self.project, self.editor, fmt, out, whole_folder, beside=beside,
+                   **options)
 
     def export_masks(self, whole_folder: bool, out: str | Path) -> None:
         self.export_dataset("png", out, whole_folder)
@@ -459,28 +585,53 @@ class MainWindow(QMainWindow):
         def done(report, error):
             self.last_import = report
             if report is None:
-                QMessageBox.warning(self, "Import failed", error)
+                self.tell("Import failed", error)
+                return
+            if self.project is None:
                 return
             self.project.reload()
             annotated = {p.name for p in self.project.images if self.project.has_annotations(p)}
             self.files.show_files(self.project.images, annotated)
             self.files.set_current(self.index)
+            # every history refers to documents read before the import: an undo there would
+            # write an old document over the imported one
+            self.history.clear()
             if self.editor is not None and self.editor.image is not None:
-                image = self.editor.image
-                self.history.activate(image.name).clear()  # its history refers to old objects
-                self.editor.open_image(image, (self.editor.doc.width, self.editor.doc.height),
-                                       self.editor.doc.image_key)
+                image, doc = self.editor.image, self.editor.doc
+                try:
+                    self.editor.open_image(image, (doc.width, doc.height), doc.image_key)
+                    self.history.activate(image.name)
+                except Sam3CanvasError as exc:
+                    self._show_failure(image, str(exc))
             message = (f"imported {report.instances} instances into {len(report.documents)} "
                        f"images")
             self.statusBar().showMessage(message, 15000)
             if report.problems:
-                QMessageBox.information(self, "Imported, with problems", message + "\n\n" +
-                                        "\n".join(report.problems[:30]))
+                self.tell("Imported, with problems",
+                          message + "\n\n" + "\n".join(report.problems[:30]), warning=False)
 
         run_import(self, self.project.folder, fmt, Path(source), done)
 
+    def tell(self, title: str, text: str, warning: bool = True) -> None:
+        """A message box that does not block (``open``, not ``exec``); what was told is kept
+        in ``messages`` (the tests read it). While a box with the same title is still open,
+        it shows the newest text instead of stacking a second box."""
+        self.messages.append((title, text))
+        open_box = self._boxes.get(title)
+        if open_box is not None and open_box.isVisible():
+            open_box.setText(text)
+            return
+        icon = QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Information
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(lambda *_: self._boxes.pop(title, None))
+        self._boxes[title] = box
+        box.open()
+
     # -- shutdown --------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        """Cancel what runs (an encode, an export, a search) and wait for it, so that no
+        thread is still writing when the process ends; settings were saved when chosen."""
         self.worker.stop(timeout=10.0)
-        save_settings(self.qsettings, self.settings)
+        self.tasks.stop_all(timeout=10.0)
         super().closeEvent(event)

@@ -8,15 +8,21 @@ download of the same pack resumes them.
 
 from __future__ import annotations
 
+import logging
 import threading
+import traceback
 
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QVBoxLayout)
 from tqdm import tqdm
 
+from ..app.worker import describe
 from ..engine.errors import DownloadError
 from ..models.store import ModelStore
 from .inbox import Inbox
+
+
+log = logging.getLogger(__name__)
 
 
 class DownloadCancelled(Exception):
@@ -102,10 +108,14 @@ class ModelDialog(QDialog):
             try:
                 download_pack(self.store, "sam3-tracker", variant, tqdm_class=tqdm_class,
                               endpoint=endpoint or None)
-            except DownloadError as exc:
-                cancelled = self._cancel.is_set()
-                message = ("Cancelled. The part already downloaded is kept; Download resumes "
-                           "it." if cancelled else str(exc))
+            except Exception as exc:  # noqa: BLE001 - every failure reaches the dialog
+                if self._cancel.is_set():
+                    message = "Cancelled. The part already downloaded is kept; Download " \
+                              "resumes it."
+                else:
+                    if not isinstance(exc, DownloadError):
+                        log.error("download failed:\n%s", traceback.format_exc())
+                    message = describe(exc)
                 self.inbox.post(self._finished, False, message)
                 return
             self.inbox.post(self._finished, True, variant)
@@ -136,5 +146,9 @@ class ModelDialog(QDialog):
             self.accept()
 
     def reject(self) -> None:
+        """Closing the dialog cancels a download and waits for it to stop (its partial files
+        stay for the next try)."""
         self._cancel.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
         super().reject()

@@ -148,7 +148,7 @@ class InstancesPanel(QWidget):
 
 STATE_TEXT = {"new": "○", "encoding": "◐", "ready": "●", "failed": "✕"}
 STATE_TIP = {"new": "not encoded", "encoding": "encoding…", "ready": "encoded, ready",
-             "failed": "cannot be read"}
+             "failed": "failed"}
 
 
 class FilesPanel(QWidget):
@@ -165,7 +165,9 @@ class FilesPanel(QWidget):
         legend.setWordWrap(True)
         layout.addWidget(legend)
         self.paths: list[Path] = []
+        self.rows: dict[str, int] = {}
         self.states: dict[str, str] = {}
+        self.reasons: dict[str, str] = {}  # why an image failed (its tooltip)
         self.annotated: set[str] = set()
         self._updating = False
         self.list.currentRowChanged.connect(self._row)
@@ -173,8 +175,10 @@ class FilesPanel(QWidget):
     def show_files(self, paths: list[Path], annotated: set[str]) -> None:
         self._updating = True
         self.paths = list(paths)
+        self.rows = {p.name: row for row, p in enumerate(self.paths)}
         self.annotated = set(annotated)
         self.states = {p.name: "new" for p in paths}
+        self.reasons = {}
         self.list.clear()
         for path in paths:
             self.list.addItem(QListWidgetItem(""))
@@ -182,9 +186,13 @@ class FilesPanel(QWidget):
             self._render(path.name)
         self._updating = False
 
-    def set_state(self, name: str, state: str) -> None:
+    def set_state(self, name: str, state: str, reason: str = "") -> None:
         if name in self.states:
             self.states[name] = state
+            if state == "failed":
+                self.reasons[name] = reason
+            else:
+                self.reasons.pop(name, None)
             self._render(name)
 
     def set_annotated(self, name: str, annotated: bool) -> None:
@@ -198,12 +206,12 @@ class FilesPanel(QWidget):
         self._updating = False
 
     def _render(self, name: str) -> None:
-        row = next(i for i, p in enumerate(self.paths) if p.name == name)
         state = self.states[name]
         mark = " ✓" if name in self.annotated else ""
-        item = self.list.item(row)
+        item = self.list.item(self.rows[name])
         item.setText(f"{STATE_TEXT[state]} {name}{mark}")
-        item.setToolTip(STATE_TIP[state] + (", annotated" if mark else ""))
+        tip = self.reasons.get(name) or STATE_TIP[state]
+        item.setToolTip(tip + (", annotated" if mark else ""))
 
     def _row(self, row: int) -> None:
         if not self._updating and row >= 0:

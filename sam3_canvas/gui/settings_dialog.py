@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox)
@@ -32,6 +35,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
+        self.original = settings
         form = QFormLayout(self)
         catalogue = load_catalogue()
         self.model = QComboBox(self)
@@ -75,15 +79,34 @@ class SettingsDialog(QDialog):
         self.disk = QCheckBox("also keep embeddings on disk", self)
         self.disk.setChecked(settings.disk_cache)
         form.addRow("", self.disk)
+        self.disk_mb = QSpinBox(self)
+        self.disk_mb.setRange(64, 1 << 20)
+        self.disk_mb.setSingleStep(256)
+        self.disk_mb.setSuffix(" MB")
+        self.disk_mb.setValue(settings.disk_cache_mb)
+        self.disk_mb.setToolTip("The disk cache stays under this size; the embeddings used "
+                                "least recently are deleted first (~10 MB an image for clicks, "
+                                "~58 MB for class names).")
+        self.disk_mb.setEnabled(settings.disk_cache)
+        self.disk.toggled.connect(self.disk_mb.setEnabled)
+        form.addRow("Embedding cache (disk)", self.disk_mb)
         self.prefetch = QSpinBox(self)
         self.prefetch.setRange(0, 20)
         self.prefetch.setValue(settings.prefetch)
         form.addRow("Encode ahead (images)", self.prefetch)
+        self.megapixels = QSpinBox(self)
+        self.megapixels.setRange(1, 2000)
+        self.megapixels.setSuffix(" MP")
+        self.megapixels.setValue(int(round(settings.max_megapixels)))
+        self.megapixels.setToolTip("Larger images are refused before they are decoded (the "
+                                   "same limit as the command line's --max-megapixels).")
+        form.addRow("Largest image", self.megapixels)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self._initial = self._values()  # what "untouched" means
 
     def _fill_variants(self, name: str, chosen: str = "") -> None:
         self.variant.clear()
@@ -105,9 +128,27 @@ class SettingsDialog(QDialog):
         if folder:
             self.text_folder.setText(folder)
 
+    def _values(self) -> dict:
+        """What the widgets show, as Settings fields."""
+        return {"model": self.model.currentText(), "variant": self.variant.currentData() or "",
+                "model_dir": self.folder.text().strip(), "provider": self.provider.currentText(),
+                "cache_mb": self.cache.value(), "disk_cache": self.disk.isChecked(),
+                "disk_cache_mb": self.disk_mb.value(), "prefetch": self.prefetch.value(),
+                "max_megapixels": float(self.megapixels.value()),
+                "text_model_dir": self.text_folder.text().strip()}
+
+    def changed_fields(self) -> set[str]:
+        """The fields the user changed in the dialog (nothing else is ever changed)."""
+        now = self._values()
+        return {name for name, value in now.items() if value != self._initial[name]}
+
     def result_settings(self) -> Settings:
-        return Settings(model=self.model.currentText(), variant=self.variant.currentData() or "",
-                        model_dir=self.folder.text().strip(),
-                        provider=self.provider.currentText(), cache_mb=self.cache.value(),
-                        disk_cache=self.disk.isChecked(), prefetch=self.prefetch.value(),
-                        text_model=self.text_model, text_model_dir=self.text_folder.text().strip())
+        """The settings it opened with, and only what the user changed; folders absolute."""
+        out = replace(self.original)
+        now = self._values()
+        for name in self.changed_fields():
+            value = now[name]
+            if name in ("model_dir", "text_model_dir") and value:
+                value = str(Path(value).expanduser().absolute())
+            setattr(out, name, value)
+        return out

@@ -10,7 +10,6 @@ next search, if the pack takes boxes.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -19,10 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QListWidget, QLis
 
 from ..app.commands import AddInstance, Compound
 from ..app.document import Instance
-from ..engine.errors import Sam3CanvasError
 from ..engine.text import Exemplar, TextSegmenter, parse_classes
 from .images import logits_overlay, mask_overlay
-from .inbox import Inbox
 from .panels import TextEntry, swatch
 
 
@@ -99,7 +96,6 @@ class TextController(QObject):
         super().__init__(window)
         self.window = window
         self.panel = panel
-        self.inbox = Inbox(self)
         self.segmenter: TextSegmenter | None = None
         self.result = None
         self.detections = []
@@ -148,20 +144,28 @@ class TextController(QObject):
         request, image, exemplars = self.request, editor.image, list(self.exemplars)
         self.busy = True
         self.panel.status.setText(f"looking for {', '.join(names) or 'the exemplars'}…")
-        provider = self.window.settings.provider
+        settings = self.window.settings
+        provider = settings.provider
 
-        def work():
-            try:
-                if self.segmenter is None or self.segmenter_folder != folder:
-                    self.segmenter = TextSegmenter(folder, provider=provider)
-                    self.segmenter_folder = folder
-                result = self.segmenter.detect(image, names, exemplars)
-            except Sam3CanvasError as exc:
-                self.inbox.post(self._failed, request, str(exc))
-                return
-            self.inbox.post(self._done, request, image, result)
+        def work(task):
+            if self.segmenter is None or self.segmenter_folder != folder:
+                from ..engine.cache import EmbeddingCache
+                from ..models.store import default_cache_dir
+                cache = EmbeddingCache(settings.cache_mb << 20,
+                                       default_cache_dir() if settings.disk_cache else None,
+                                       disk_max_bytes=settings.disk_cache_mb << 20)
+                self.segmenter = TextSegmenter(folder, provider=provider, cache=cache)
+                self.segmenter_folder = folder
+            task.check()
+            return self.segmenter.detect(image, names, exemplars)
 
-        threading.Thread(target=work, name="sam3-text", daemon=True).start()
+        def done(result, error):
+            if result is None:
+                self._failed(request, error)
+            else:
+                self._done(request, image, result)
+
+        self.window.tasks.start("text", work, done)
 
     def _failed(self, request: int, message: str) -> None:
         if request == self.request:
@@ -169,15 +173,20 @@ class TextController(QObject):
             self.panel.status.setText(message)
 
     def _done(self, request: int, image: Path, result) -> None:
-        if request != self.request or self.window.editor.image != image:
-            return  # a newer search, or another image
+        editor = self.window.editor
+        if request != self.request or editor is None or editor.image != image:
+            return  # a newer search, or another image or folder
         self.busy = False
         self.result = result
         note = " (the pack filters below 0.5 itself)" if result.classes and \
             result.classes[0].layout == "A" else ""
         decode = sum(c.timings.get("decode", 0) for c in result.classes)
+        fallback = self.segmenter.fallback_reason if self.segmenter is not None else None
+        warning = f"  ⚠ {fallback}" if fallback else ""
         self.panel.status.setText(f"{len(result.classes)} class(es), decoder {decode:.0f} ms"
-                                  f"{note}")
+                                  f"{note}{warning}")
+        if fallback:
+            self.window.statusBar().showMessage(fallback, 15000)
         self.refilter()
 
     def refilter(self) -> None:
@@ -208,18 +217,18 @@ class TextController(QObject):
         if editor is None or editor.doc is None or not self.detections:
             return
         chosen = self.panel.ticked() if ticked_only else range(len(self.detections))
-        commands, next_id = [], editor.doc.next_id()
+        commands = []
         for n in chosen:
             det = self.detections[n]
             mask = det.mask()
             if not mask.any():
                 continue
             self.window.project.labels.add(det.label)
-            instance = Instance.from_mask(next_id, det.label, mask, score=round(det.score, 6),
+            instance = Instance.from_mask(editor.doc.next_id(), det.label, mask,
+                                          score=round(det.score, 6),
                                           source={"kind": "text", "classes": det.label,
                                                   "query": det.query})
-            next_id += 1
-            commands.append(AddInstance(editor, instance))
+            commands.append(AddInstance(editor, editor.doc, instance))
         if commands:
             self.window.history.push(Compound(f"accept {len(commands)} detections", commands))
             try:

@@ -1,10 +1,20 @@
-"""The Qt-free commands as QUndoCommands, one QUndoStack per image in a QUndoGroup."""
+"""The Qt-free commands as QUndoCommands, one QUndoStack per image in a QUndoGroup.
+
+The window activates an image's stack only when that image is the editor's current one, and
+every command changes the document it was made on, so an undo can never act on another image.
+A command that fails (a bug) is logged and made obsolete, which takes it off the stack instead
+of leaving a broken step that the next Ctrl+Z would run again.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from ..app.commands import Command
+
+log = logging.getLogger(__name__)
 
 
 class UndoAdapter(QUndoCommand):
@@ -12,15 +22,22 @@ class UndoAdapter(QUndoCommand):
         super().__init__(command.text)
         self.command = command
 
+    def _run(self, step) -> None:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - logged; the step leaves the stack
+            log.exception("undo step %r failed", self.command.text)
+            self.setObsolete(True)
+
     def redo(self) -> None:
-        self.command.redo()
+        self._run(self.command.redo)
 
     def undo(self) -> None:
-        self.command.undo()
+        self._run(self.command.undo)
 
 
 class UndoHistory:
-    """Each image keeps its own history for as long as the app runs."""
+    """Each image keeps its own history while its folder is open."""
 
     def __init__(self, parent):
         self.group = QUndoGroup(parent)
@@ -30,6 +47,7 @@ class UndoHistory:
         stack = self._stacks.get(key)
         if stack is None:
             stack = QUndoStack(self.group)
+            self.group.addStack(stack)
             self._stacks[key] = stack
         self.group.setActiveStack(stack)
         return stack
@@ -39,6 +57,9 @@ class UndoHistory:
             self.group.activeStack().push(UndoAdapter(command))
 
     def clear(self) -> None:
+        """Forget every history (another folder, or documents read again after an import)."""
+        self.group.setActiveStack(None)
         for stack in self._stacks.values():
-            stack.setParent(None)
+            self.group.removeStack(stack)
+            stack.deleteLater()
         self._stacks.clear()

@@ -71,8 +71,12 @@ class ModelStore:
 def open_segmenter(model: str | None = None, model_dir: str | os.PathLike | None = None,
                    variant: str | None = None, provider: str = "cpu",
                    cache_dir: str | os.PathLike | None = None, use_disk_cache: bool = True,
-                   cache_bytes: int | None = None, store: ModelStore | None = None, **kwargs):
-    """A :class:`~sam3_canvas.engine.Segmenter` from a catalogue name or a folder of graphs."""
+                   cache_bytes: int | None = None, store: ModelStore | None = None,
+                   disk_cache_bytes: int | None = None, **kwargs):
+    """A :class:`~sam3_canvas.engine.Segmenter` from a catalogue name or a folder of graphs;
+    the disk cache (``cache_dir`` or the default folder) is bounded to ``disk_cache_bytes``
+    (default 2 GiB; 0 turns it off, as ``use_disk_cache=False`` does)."""
+    from ..engine.cache import DEFAULT_DISK_CACHE_BYTES
     from ..engine.segmenter import DEFAULT_CACHE_BYTES, Segmenter
 
     if model_dir is None:
@@ -85,6 +89,9 @@ def open_segmenter(model: str | None = None, model_dir: str | os.PathLike | None
                 "(`sam3-canvas detect`); clicks and boxes need sam3-tracker")
         model_dir = folder
         variant = pack.variant(variant).name
-    disk = (cache_dir or default_cache_dir()) if use_disk_cache else None
+    if disk_cache_bytes is None:
+        disk_cache_bytes = DEFAULT_DISK_CACHE_BYTES
+    disk = (cache_dir or default_cache_dir()) if use_disk_cache and disk_cache_bytes > 0 else None
     return Segmenter.from_dir(model_dir, variant=variant, provider=provider, cache_dir=disk,
-                              cache_bytes=cache_bytes or DEFAULT_CACHE_BYTES, **kwargs)
+                              cache_bytes=cache_bytes or DEFAULT_CACHE_BYTES,
+                              disk_cache_bytes=disk_cache_bytes, **kwargs)

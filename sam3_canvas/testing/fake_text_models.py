@@ -27,7 +27,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from .fake_models import OPSET, _Graph, _model
+from .fake_models import _Graph, _model
 
 SLOTS = 200
 LOW_RES = 288

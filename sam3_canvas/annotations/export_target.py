@@ -1,0 +1,174 @@
+"""Where an export may write, and how it lands there without deleting what it did not write.
+
+An export is written into a staging folder and then put in place:
+
+* a destination that does not exist yet: the staging folder, made beside it, is renamed to it
+  (one atomic step);
+* an existing destination (an empty folder, ``.``, a mount point, a previous export of ours):
+  the staging folder is made inside it and its files are renamed into place one by one.
+
+Every export leaves a manifest, ``.sam3-canvas-export.json``, listing the files it wrote. A
+re-export replaces and removes only files listed there. A destination that holds any other file
+(the photos, someone's notes, another tool's dataset) is refused with one line unless the user
+asks to write beside them (``beside=True``); even then no existing file is overwritten. Before
+files move, the manifest already lists both the old and the new files, so an export killed
+half-way leaves a folder that the next export still recognises as its own. Staging folders of
+killed exports are removed by the next export into the same place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine.errors import Sam3CanvasError
+from ..fsutil import atomic_write_text, is_stale, unique_folder
+
+MANIFEST = ".sam3-canvas-export.json"
+MANIFEST_FORMAT = "sam3-canvas/export"
+STAGING_PREFIX = ".sam3-canvas-export.tmp-"
+#: files that operating systems drop into any folder: never ours, never in the way
+SYSTEM_FILES = {".DS_Store", "Thumbs.db", "desktop.ini", ".directory", ".localized"}
+
+
+class ExportRefused(Sam3CanvasError):
+    """The destination holds files this program did not write (or is not a folder)."""
+
+
+@dataclass
+class Destination:
+    """What is in an export destination now."""
+
+    folder: Path
+    exists: bool
+    ours: set[str] = field(default_factory=set)  # files a previous export wrote (manifest)
+    foreign: list[str] = field(default_factory=list)  # every other file
+
+    def describe_foreign(self, limit: int = 3) -> str:
+        shown = ", ".join(self.foreign[:limit])
+        more = f" and {len(self.foreign) - limit} more" if len(self.foreign) > limit else ""
+        return f"{shown}{more}"
+
+
+def _read_manifest(folder: Path) -> set[str]:
+    path = folder / MANIFEST
+    if not path.is_file():
+        return set()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != MANIFEST_FORMAT:
+            return set()
+        return {str(p) for p in data.get("files", []) if isinstance(p, str)}
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+def _files(folder: Path) -> list[str]:
+    """Relative POSIX paths of every file and link under ``folder`` (links not followed),
+    leaving out our manifest, our staging folders and the system's own files."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not (Path(root) == folder and
+                                                 d.startswith(STAGING_PREFIX)))
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(root, d))]):
+            if name in SYSTEM_FILES:
+                continue
+            rel = Path(root, name).relative_to(folder).as_posix()
+            if rel != MANIFEST:
+                found.append(rel)
+    return found
+
+
+def inspect(folder: str | os.PathLike) -> Destination:
+    """What a destination holds; raises :class:`ExportRefused` if it cannot be one at all."""
+    folder = Path(folder).absolute()
+    if folder.exists() and not folder.is_dir():
+        raise ExportRefused(f"{folder} is a file, not a folder")
+    if any(part == ".sam3-canvas" for part in folder.parts):
+        raise ExportRefused(f"{folder} is inside an annotation folder (.sam3-canvas); choose "
+                            "another folder for the dataset")
+    if not folder.exists():
+        return Destination(folder, exists=False)
+    ours = _read_manifest(folder)
+    foreign = [f for f in _files(folder) if f not in ours]
+    return Destination(folder, exists=True, ours=ours, foreign=foreign)
+
+
+def refusal(dest: Destination) -> str:
+    return (f"{dest.folder} already holds {len(dest.foreign)} file(s) that sam3-canvas did not "
+            f"write ({dest.describe_foreign()}); nothing was written. Choose a new or empty "
+            "folder, or write beside them (--beside; no file is deleted or overwritten)")
+
+
+def _remove_stale_staging(parent: Path) -> None:
+    try:
+        entries = [p for p in parent.iterdir() if p.name.startswith(STAGING_PREFIX)]
+    except OSError:
+        return
+    for path in entries:
+        if path.is_dir() and is_stale(path, min_age_s=0.0):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_manifest(folder: Path, files: set[str], fmt: str) -> None:
+    atomic_write_text(folder / MANIFEST, json.dumps(
+        {"format": MANIFEST_FORMAT, "version": 1, "dataset_format": fmt,
+         "written": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": sorted(files)}, indent=1))
+
+
+def _remove_empty_parents(path: Path, stop: Path) -> None:
+    parent = path.parent
+    while parent != stop and stop in parent.parents:
+        try:
+            parent.rmdir()  # only when empty
+        except OSError:
+            return
+        parent = parent.parent
+
+
+@contextlib.contextmanager
+def staged_export(out: str | os.PathLike, fmt: str = "", beside: bool = False):
+    """Yield an empty staging folder; when the block ends without an error, put its files
+    in ``out`` as described above. On an error the staging folder is removed and ``out`` is
+    left exactly as it was."""
+    dest = inspect(out)
+    if dest.foreign and not beside:
+        raise ExportRefused(refusal(dest))
+    out = dest.folder
+    parent = out if dest.exists else out.parent
+    if not dest.exists:
+        parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(parent)
+    staging = unique_folder(parent, STAGING_PREFIX)
+    try:
+        yield staging
+        new = set(_files(staging))
+        if not dest.exists:
+            _write_manifest(staging, new, fmt)
+            os.rename(staging, out)  # fails if something appeared there meanwhile
+            return
+        clashes = sorted(f for f in new if f not in dest.ours and
+                         os.path.lexists(out / f))
+        if clashes:
+            raise ExportRefused(
+                f"{out} already holds {', '.join(clashes[:3])}"
+                f"{' and more' if len(clashes) > 3 else ''}, which sam3-canvas did not write; "
+                "nothing was written. Choose a new or empty folder")
+        _write_manifest(out, dest.ours | new, fmt)  # a kill from here on leaves it ours
+        for rel in sorted(new):
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / rel, target)
+        for rel in sorted(dest.ours - new):
+            target = out / rel
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            _remove_empty_parents(target, out)
+        _write_manifest(out, new, fmt)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
