@@ -56,3 +56,26 @@ def setup_logging(verbose: bool = False) -> Path | None:
             "%(asctime)s %(process)d %(threadName)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     return path
+
+
+def install_excepthooks(tell=None) -> None:
+    """Unhandled exceptions (a bug in a Qt slot, which PySide hands to ``sys.excepthook``, or in
+    any thread) go to the log with their traceback, and ``tell(line)`` shows the user one line
+    instead of a traceback on a console they may not have."""
+    import threading
+    log = logging.getLogger("sam3_canvas")
+
+    def report(kind, value, tb, where: str) -> None:
+        log.error("unexpected error in %s", where, exc_info=(kind, value, tb))
+        if tell is not None:
+            first = str(value).strip().splitlines()[0][:200] if str(value).strip() else ""
+            try:
+                tell(f"unexpected error ({kind.__name__}{': ' + first if first else ''}); "
+                     f"details are in {log_file()}")
+            except Exception:  # noqa: BLE001 - the report must never raise
+                pass
+
+    sys.excepthook = lambda kind, value, tb: report(kind, value, tb, "the app")
+    threading.excepthook = lambda args: report(args.exc_type, args.exc_value,
+                                               args.exc_traceback,
+                                               f"thread {getattr(args.thread, 'name', '?')}")

@@ -67,3 +67,4 @@ def test_a_dead_writers_temporary_file_is_stale_a_live_ones_is_not(tmp_path):
     unrelated.write_text("mine")
     assert remove_stale_temporaries(tmp_path) == [stale]
     assert live.exists() and unrelated.exists()
+

@@ -55,7 +55,7 @@ def open_session(path: str | os.PathLike, provider: str = "cpu",
         fallback = "cuda" if requested == "tensorrt" and PROVIDERS["cuda"] in offered_now \
             else "cpu"
         reason = (f"{requested} is not offered by this onnxruntime (offers: {offered}); "
-                  f"running on {fallback.upper()}; {explain_missing(requested)}").rstrip("; ")
+                  "running on {active}; " + explain_missing(requested)).rstrip("; ")
         providers = session_providers(fallback)
     else:
         providers = session_providers(requested)
@@ -72,6 +72,8 @@ def open_session(path: str | os.PathLike, provider: str = "cpu",
         else:
             raise _load_error(path, exc) from None
     active = active_provider(session)
+    if reason is not None:
+        reason = reason.replace("{active}", active.upper())
     if reason is None and active != requested:
         reason = f"{requested} was asked for but onnxruntime runs this graph on {active}"
         if requested == "tensorrt" and active == "cuda":

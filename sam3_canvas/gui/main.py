@@ -31,6 +31,11 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("sam3-canvas")
     app.setOrganizationName("sam3-canvas")
     window = MainWindow()
+    from ..logs import install_excepthooks
+    # a bug in a slot or a thread reaches the log and the status bar (through the inbox, which
+    # any thread may post to), not a console the user may not have
+    install_excepthooks(lambda line: window.inbox.post(window.statusBar().showMessage, line,
+                                                       30000))
     if args.model_dir or args.provider:
         settings = window.settings  # this session only: nothing saved changes
         if args.model_dir:

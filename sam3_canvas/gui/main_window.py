@@ -42,7 +42,8 @@ class MainWindow(QMainWindow):
         #: may override for this session without saving)
         self.saved_settings = load_settings(self.qsettings)
         self.settings = settings or load_settings(self.qsettings)
-        self.tasks = TaskRunner(Inbox(self))
+        self.inbox = Inbox(self)  # any thread may post GUI work here
+        self.tasks = TaskRunner(self.inbox)
         self.messages: list[tuple[str, str]] = []  # what tell() said, in order
         self._boxes: dict[str, QMessageBox] = {}  # open message boxes by title
         self.store = store or ModelStore()

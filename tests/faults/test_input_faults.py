@@ -242,3 +242,22 @@ def test_a_provider_that_is_not_offered_is_named_with_the_fix(tmp_path, fake_pac
                  "--output", tmp_path / "m.png")
     assert result.code == 0
     assert "directml is not offered" in result.err and "running on CPU" in result.err
+
+
+def test_tensorrt_not_offered_falls_back_and_says_where_it_runs(tmp_path, fake_pack, cli):
+    image = write_photo(tmp_path / "a.jpg")
+    result = cli("segment", "--model-dir", fake_pack, "--provider", "tensorrt",
+                 "--no-disk-cache", "--image", image, "--point", "40,40",
+                 "--output", tmp_path / "m.png")
+    assert result.code == 0
+    assert "tensorrt is not offered" in result.err and "running on CPU" in result.err
+
+
+def test_the_text_path_reports_its_fallback_too(tmp_path, cli):
+    from sam3_canvas.testing.fake_text_models import write_text_pack
+    pack = write_text_pack(tmp_path / "pack", "A2")
+    image = write_photo(tmp_path / "photos" / "a.jpg")
+    result = cli("detect", image, "--classes", "thing", "--model-dir", pack, "--provider",
+                 "directml", "--no-disk-cache")
+    assert result.code == 0, result.err
+    assert "directml is not offered" in result.err and "running on CPU" in result.err
