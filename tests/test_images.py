@@ -155,3 +155,17 @@ def test_arrays_of_any_dtype(tmp_path):
     assert image_from_array(rgba).rgb.shape == (4, 4, 3)
     with pytest.raises(ImageLoadError, match="not an image"):
         image_from_array(np.zeros((4, 4, 7)))
+
+
+def test_a_192_megapixel_header_is_read_under_the_200_mp_limit(tmp_path):
+    """Pillow's own bomb check (at 179 MP) once refused what `segment` accepts (200 MP): the
+    limit is one setting, and reading a header never decodes the image."""
+    from sam3_canvas.engine.images import image_size
+    from tests.faults.conftest import png_header
+    path = tmp_path / "big.png"
+    path.write_bytes(png_header(16000, 12000))
+    assert image_size(path) == (16000, 12000)
+    over = tmp_path / "over.png"
+    over.write_bytes(png_header(15000, 14000))
+    with pytest.raises(ImageLoadError, match="210 megapixels, over the 200 MP limit"):
+        image_size(over)

@@ -142,7 +142,13 @@ def image_size(path: str | os.PathLike, max_pixels: int | None = None) -> tuple[
     img = open_pillow(path, str(path), max_pixels)
     try:
         width, height = img.size
-        orientation = img.getexif().get(0x0112, 1)
+        if img.format == "PNG":  # PNG's getexif() decodes the whole image to find an eXIf
+            exif = Image.Exif()  # chunk; one before the pixels is already in info
+            if img.info.get("exif"):
+                exif.load(img.info["exif"])
+        else:
+            exif = img.getexif()
+        orientation = exif.get(0x0112, 1)
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageLoadError(f"{path}: cannot read the image header ({exc})") from None
     finally:
