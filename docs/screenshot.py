@@ -97,6 +97,36 @@ def main() -> int:
     time.sleep(0.3)
     app.processEvents()
     window.grab().save(str(args.out.with_name(args.out.stem + "-instance.png")))
+    # File > Export dataset into the photo folder: the question (screen grab: it is a dialog)
+    from PySide6.QtWidgets import QMessageBox
+    window.clear_prompt()
+    window.export_action.trigger()
+    window.export_dialog.out.setText(str(folder))
+    from PySide6.QtCore import QTimer
+
+    def answer():  # runs inside the question's own event loop
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, answer)
+            return
+        subprocess.run(["import", "-window", "root",
+                        str(args.out.with_name("screenshot-export-question.png"))], check=False)
+        box.button(QMessageBox.StandardButton.No).click()
+
+    QTimer.singleShot(300, answer)
+    window.export_dialog.accept()
+    app.processEvents()
+    window.export_dialog.reject()
+    # a folder whose first photo is corrupt: the file list, the status bar, an empty canvas
+    broken = work / "broken"
+    broken.mkdir()
+    (broken / "a_scan.jpg").write_bytes((folder / args.image).read_bytes()[:3000])
+    shutil.copy(folder / "sheep.jpg", broken / "sheep.jpg")
+    window.open_path(broken)
+    wait(app, lambda: window.files.states.get("a_scan.jpg") == "failed")
+    time.sleep(0.3)
+    app.processEvents()
+    window.grab().save(str(args.out.with_name("screenshot-failed-image.png")))
     window.close()
     print(f"wrote {args.out} and siblings")
     return 0

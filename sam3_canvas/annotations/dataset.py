@@ -27,6 +27,17 @@ class ExportReport:
     instances: int = 0
     warnings: list[str] = field(default_factory=list)  # per instance: what the format lost
     unreadable: int = 0  # annotation files left out because they cannot be read
+    outcome: object = None  # export_target.Outcome: what a previous export there lost
+
+    def replaced_note(self) -> str:
+        """One line on the previous export this one replaced, or ""."""
+        out = self.outcome
+        if out is None or not (out.replaced or out.removed):
+            return ""
+        what = f"the previous {out.previous_format} export" if out.previous_format else \
+            "the previous export"
+        removed = f", {len(out.removed)} of its files removed" if out.removed else ""
+        return f"replaced {what} there ({len(out.replaced)} files rewritten{removed})"
 
 
 @dataclass

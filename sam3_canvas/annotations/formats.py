@@ -46,12 +46,13 @@ def export(fmt: str, docs, labels, out: Path, images_dir: Path, polygons: bool =
     that are not a previous export of ours is refused unless ``beside``). ``progress(n)``
     after each image; an exception it raises cancels the export and leaves ``out`` as it was."""
     from .dataset import ExportReport
-    from .export_target import staged_export
+    from .export_target import Outcome, staged_export
     from .polygons import DEFAULT_TOLERANCE
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
-    with staged_export(out, fmt, beside=beside) as tmp:
+    outcome = Outcome()
+    with staged_export(out, fmt, beside=beside, outcome=outcome) as tmp:
         if fmt == "coco":
             report = coco.export_coco(docs, labels, tmp, images_dir, polygons=polygons,
                                       tolerance=tolerance, copy_images=copy_images,
@@ -67,4 +68,7 @@ def export(fmt: str, docs, labels, out: Path, images_dir: Path, polygons: bool =
             summary = mask_export.export_masks(docs, labels, tmp, progress=progress)
             report = ExportReport(tmp, summary.images, summary.instances)
     report.folder = Path(out)
+    report.outcome = outcome
+    if not docs:
+        report.warnings.append("no image has annotations: the dataset is empty")
     return report

@@ -183,6 +183,8 @@ class InferenceWorker:
                 except Exception as exc:  # noqa: BLE001 - the reader must never die
                     if not isinstance(exc, Sam3CanvasError):
                         log.error("reading %s failed:\n%s", job.path, traceback.format_exc())
+                    else:
+                        log.warning("%s", exc)
                     self._safe(self.callbacks.image_failed, job.request, job.path,
                                describe(exc))
                     continue
@@ -242,6 +244,8 @@ class InferenceWorker:
             except Exception as exc:  # noqa: BLE001 - report, and the worker goes on
                 if not isinstance(exc, Sam3CanvasError):
                     log.error("worker job %s failed:\n%s", kind, traceback.format_exc())
+                else:
+                    log.warning("%s failed: %s", kind, exc)
                 self._report_failure(kind, payload, describe(exc))
             finally:
                 self._busy = False

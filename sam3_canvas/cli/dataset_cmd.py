@@ -69,6 +69,8 @@ def run_export(args) -> int:
         print(f"sam3-canvas: warning: {warning}", file=sys.stderr)
     print(f"exported {report.instances} instances of {report.images} images as "
           f"{args.format} to {report.folder}")
+    if report.replaced_note():
+        print(f"sam3-canvas: note: {report.replaced_note()}", file=sys.stderr)
     if report.unreadable:
         print(f"sam3-canvas: error: {report.unreadable} annotation file(s) could not be read and "
               "were left out (listed above)", file=sys.stderr)

@@ -169,6 +169,8 @@ def run_export(window, project: Project, editor, fmt: str, out: Path, whole_fold
             return
         message = (f"exported {report.instances} instances of {report.images} images as "
                    f"{fmt} to {report.folder}")
+        if report.replaced_note():
+            message += f"; {report.replaced_note()}"
         window.statusBar().showMessage(message, 15000)
         if report.warnings:
             window.tell("Exported, with notes",

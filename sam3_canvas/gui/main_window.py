@@ -31,6 +31,11 @@ from .text_panel import TextController, TextPanel
 from .undo import UndoHistory
 
 
+#: settings that change which model runs, or how: changing one reloads the model
+MODEL_FIELDS = {"model", "variant", "model_dir", "provider", "cache_mb", "disk_cache",
+                "disk_cache_mb"}
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, qsettings: QSettings | None = None,
                  store: ModelStore | None = None):
@@ -233,7 +238,10 @@ class MainWindow(QMainWindow):
             return  # OK with nothing touched changes nothing, saved or running
         self.settings = dialog.result_settings()
         self._save_settings(changed)
-        if changed - {"text_model_dir", "text_model"}:
+        self.worker.set_prefetch_depth(self.settings.prefetch)
+        from ..engine.images import set_pixel_limit
+        set_pixel_limit(int(self.settings.max_megapixels * 1e6))
+        if changed & MODEL_FIELDS:
             self.load_model()
 
     def _save_settings(self, fields: set[str]) -> None:
@@ -286,6 +294,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_instances([])
         self.canvas.set_candidate(None)
         self.candidates.clear()
+        self.status_times.setText("")
         self.instances.show_document(None, self.labels_fallback())
         self.files.show_files([], set())
 
@@ -503,13 +512,18 @@ class MainWindow(QMainWindow):
             self.history.push(self.editor.cmd_relabel(instance_id, self.editor.label))
 
     # -- files -----------------------------------------------------------------------------
+    def _start_folder(self) -> str:
+        """Where file dialogs start: beside the open folder (or the current one)."""
+        return str(self.project.folder.parent) if self.project is not None else ""
+
     def _ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images",
+                                                  self._start_folder())
         if folder:
             self.open_path(folder)
 
     def _ask_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", self._start_folder(),
                                               "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
         if path:
             self.open_path(path)
@@ -549,23 +563,26 @@ class MainWindow(QMainWindow):
         options = dialog.options()
         if not str(options["out"]).strip() or str(options["out"]) == ".":
             self.tell("Export", "Choose the folder to write the dataset into.")
+            dialog.open()
             return
-        self.export_dataset(options.pop("fmt"), options.pop("out"), **options)
+        if not self.export_dataset(options.pop("fmt"), options.pop("out"), **options):
+            dialog.open()  # "No, choose another folder": back to the dialog, options kept
 
     def export_dataset(self, fmt: str, out: str | Path, whole_folder: bool = True,
-                       beside: bool | None = None, **options) -> None:
+                       beside: bool | None = None, **options) -> bool:
         """Export; a destination holding files that are not ours is written into only after
-        the user agrees (``beside``: ask when None)."""
+        the user agrees (``beside``: ask when None). False when nothing was started."""
         from .export import check_destination, run_export
         if self.project is None:
-            return
+            return False
         out = Path(out).expanduser().absolute()
         if beside is None:
             beside = check_destination(self, out)
             if beside is None:
-                return
+                return False
         run_export(self, self.project, self.editor, fmt, out, whole_folder, beside=beside,
                    **options)
+        return True
 
     def export_masks(self, whole_folder: bool, out: str | Path) -> None:
         self.export_dataset("png", out, whole_folder)

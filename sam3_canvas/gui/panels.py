@@ -152,7 +152,8 @@ STATE_TIP = {"new": "not encoded", "encoding": "encoding…", "ready": "encoded,
 
 
 class FilesPanel(QWidget):
-    """The folder's images with their state: ○ not encoded, ◐ encoding, ● ready, ✓ annotated."""
+    """The folder's images with their state: ○ not encoded, ◐ encoding, ● ready, ✓ annotated,
+    ✕ failed (the reason is the row's tooltip)."""
 
     opened = Signal(int)
 
@@ -161,7 +162,8 @@ class FilesPanel(QWidget):
         layout = QVBoxLayout(self)
         self.list = QListWidget(self)
         layout.addWidget(self.list)
-        legend = QLabel("○ not encoded  ◐ encoding  ● ready  ✓ annotated", self)
+        legend = QLabel("○ not encoded  ◐ encoding  ● ready  ✓ annotated  ✕ failed", self)
+        legend.setToolTip("Hover over a failed image for the reason")
         legend.setWordWrap(True)
         layout.addWidget(legend)
         self.paths: list[Path] = []

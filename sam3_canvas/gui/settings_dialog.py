@@ -55,6 +55,9 @@ class SettingsDialog(QDialog):
         row.addWidget(self.folder)
         row.addWidget(browse)
         form.addRow("Files on disk", row)
+        # a folder on disk wins over the catalogue pack: say so by greying the pack out
+        self.folder.textChanged.connect(self._folder_changed)
+        self._folder_changed(self.folder.text())
         text_row = QHBoxLayout()
         self.text_folder = QLineEdit(settings.text_model_dir, self)
         self.text_folder.setPlaceholderText(f"or the catalogue's {settings.text_model}")
@@ -117,6 +120,13 @@ class SettingsDialog(QDialog):
             self.variant.addItem(f"{variant.name}  (~{variant.approx_mb:,.0f} MB)", variant.name)
         index = self.variant.findData(chosen or pack.default_variant)
         self.variant.setCurrentIndex(max(index, 0))
+
+    def _folder_changed(self, text: str) -> None:
+        used = not text.strip()
+        for widget in (self.model, self.variant):
+            widget.setEnabled(used)
+            widget.setToolTip("" if used else "Not used: the ONNX files in the folder below "
+                                              "run instead (clear it to use the catalogue)")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder with the ONNX graphs")

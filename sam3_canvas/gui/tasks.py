@@ -45,6 +45,8 @@ class Task:
         except Exception as exc:  # noqa: BLE001 - every failure is reported
             if not isinstance(exc, Sam3CanvasError):
                 log.error("%s failed:\n%s", self.name, traceback.format_exc())
+            else:
+                log.warning("%s: %s", self.name, exc)
             self._inbox.post(self._done, None, describe(exc))
             return
         self._inbox.post(self._done, result, "")

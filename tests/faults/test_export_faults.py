@@ -173,3 +173,37 @@ def test_export_to_a_path_that_is_a_file(photos, tmp_path, cli):
     result = cli("export", "--format", "coco", "--out", target, photos)
     assert result.code == 2 and "is a file" in result.last_error
     assert target.read_text() == "{}"
+
+
+def test_a_file_edited_after_the_export_wrote_it_is_the_users(photos, tmp_path, cli, fault):
+    record = fault("re-export over a previous export whose classes.txt the user edited", GROUP)
+    out = tmp_path / "export"
+    assert cli("export", "--format", "yolo", "--out", out, photos).code == 0
+    edited = out / "classes.txt"
+    edited.write_text(edited.read_text() + "my extra class\n")
+    before = digest_tree(out)
+    result = cli("export", "--format", "yolo", "--out", out, photos)
+    assert result.code == 2 and "classes.txt" in result.last_error
+    assert digest_tree(out) == before
+    beside = cli("export", "--format", "yolo", "--beside", "--out", out, photos)
+    assert beside.code == 2 and "edited since" in beside.last_error
+    assert edited.read_text().endswith("my extra class\n")
+    record.seen(result.last_error)
+    record.keeps("the edited file (it is the user's now) and the whole previous export")
+
+
+def test_a_reexport_says_what_it_replaced(photos, tmp_path, cli):
+    out = tmp_path / "export"
+    assert cli("export", "--format", "coco", "--out", out, photos).code == 0
+    result = cli("export", "--format", "yolo", "--out", out, photos)
+    assert result.code == 0
+    assert "replaced the previous coco export there (0 files rewritten, 1 of its files " \
+           "removed)" in result.err
+    assert not (out / "annotations.json").exists() and (out / "data.yaml").exists()
+
+
+def test_an_empty_export_says_so(tmp_path, cli):
+    photos = tmp_path / "photos"
+    write_photo(photos / "a.jpg")
+    result = cli("export", "--format", "coco", "--out", tmp_path / "out", photos)
+    assert result.code == 0 and "the dataset is empty" in result.err

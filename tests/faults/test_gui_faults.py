@@ -414,3 +414,32 @@ def test_the_log_file_gets_the_errors(tmp_path, cli, monkeypatch):
                   "--model-dir", tmp_path)
     logs.setup_logging(False)  # the stderr mirror was bound to this test's captured stream
     assert "INFO" in verbose.err and verbose.code == 2
+
+
+def test_no_to_the_not_empty_question_goes_back_to_the_dialog(qtbot, make, photos):
+    _annotate(photos)
+    window = make(None)
+    open_and_wait(qtbot, window, photos, model=False)
+    window.export_action.trigger()
+    dialog = window.export_dialog
+    dialog.format.setCurrentIndex(dialog.format.findData("voc"))
+    dialog.out.setText(str(photos))
+    before = digest_tree(photos)
+    _answer_next_box(QMessageBox.StandardButton.No)
+    dialog.accept()
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)  # back, with the choices kept
+    assert dialog.format.currentData() == "voc" and dialog.out.text() == str(photos)
+    assert digest_tree(photos) == before
+    dialog.reject()
+
+
+def test_settings_that_do_not_touch_the_model_do_not_reload_it(qtbot, make, fake_pack):
+    window = make(fake_pack)
+    qtbot.waitUntil(lambda: window.segmenter is not None, timeout=20000)
+    loaded = window.segmenter
+    window.edit_settings()
+    window.settings_dialog.prefetch.setValue(5)
+    assert not window.settings_dialog.model.isEnabled()  # the folder runs, not the catalogue
+    window.settings_dialog.accept()
+    assert window.segmenter is loaded and not window.model_loading
+    assert window.worker.prefetch_depth == 5
