@@ -1,7 +1,8 @@
 """Execution providers: what the user may choose, what this onnxruntime offers, what ran.
 
-The user picks a short name (cpu, cuda, tensorrt, directml, coreml). ``session_providers`` turns
-it into the provider list for a session with CPU as the fallback; after the session exists,
+The user picks a short name (cpu, cuda, tensorrt, directml, coreml, openvino).
+``session_providers`` turns it into the provider list for a session with CPU as the fallback;
+after the session exists,
 ``active_provider`` reads back what onnxruntime actually uses, because onnxruntime drops a GPU
 provider it cannot load without raising. ``conflicting_packages`` finds the most common cause of
 "the GPU is not used" in the tools before this one: two onnxruntime wheels installed together.
@@ -19,6 +20,7 @@ PROVIDERS: dict[str, str] = {
     "tensorrt": "TensorrtExecutionProvider",
     "directml": "DmlExecutionProvider",
     "coreml": "CoreMLExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
 }
 SHORT_NAMES = {v: k for k, v in PROVIDERS.items()}
 
@@ -40,7 +42,7 @@ def _ort():
 def available_providers() -> list[str]:
     """Short names of the providers this onnxruntime build offers, best first."""
     offered = set(_ort().get_available_providers())
-    return [short for short in ("tensorrt", "cuda", "directml", "coreml", "cpu")
+    return [short for short in ("tensorrt", "cuda", "directml", "coreml", "openvino", "cpu")
             if PROVIDERS[short] in offered]
 
 
@@ -101,6 +103,8 @@ def explain_missing(name: str) -> str:
         "tensorrt": "install onnxruntime-gpu with TensorRT libraries on the machine",
         "directml": "on Windows: pip install 'sam3-canvas[directml]'",
         "coreml": "on macOS the standard onnxruntime wheel offers CoreML",
+        "openvino": "install the OpenVINO build instead of the CPU one: pip install "
+                    "'sam3-canvas[openvino]' (Intel CPUs and GPUs)",
     }.get(key, "")
     conflict = conflicting_packages()
     return "; ".join(x for x in (hint, conflict) if x)

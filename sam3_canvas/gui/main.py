@@ -14,7 +14,7 @@ def run_app(argv: list[str]) -> int:
     parser.add_argument("path", nargs="?", help="a folder of images, or one image")
     parser.add_argument("--model-dir", help="use the ONNX graphs in this folder (this session; "
                                             "Model > Settings saves a choice)")
-    parser.add_argument("--provider", help="cpu, cuda, tensorrt, directml or coreml")
+    parser.add_argument("--provider", help="cpu, cuda, tensorrt, directml, coreml or openvino")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="also print the log on stderr")
     args = parser.parse_args(argv)
