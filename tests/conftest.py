@@ -76,7 +76,7 @@ def fake_pack(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def fake_pack_fp16(tmp_path_factory) -> Path:
     from sam3_canvas.testing.fake_models import write_tracker_pack
-    return write_tracker_pack(tmp_path_factory.mktemp("fake_fp16"), variant="fp16")
+    return write_tracker_pack(tmp_path_factory.mktemp("fake_fp16"), variant="fp16", io="float16")
 
 
 @pytest.fixture(scope="session")

@@ -136,8 +136,8 @@ def test_models_list_and_path(tmp_path):
         assert name in result.stdout
     assert "export.text_twin --from-pretrained" in result.stdout
     made = cli("models", "--models-dir", tmp_path, "download", "sam3-litetext")
-    assert made.returncode == 2 and "no ONNX is published" in made.stderr
-    for variant in ("fp32", "fp16", "q4 (default)", "int8"):
+    assert made.returncode == 2 and "no ONNX with SAM3's contract is published" in made.stderr
+    for variant in ("fp32", "fp16", "q4", "q4f16", "int8 (default)", "quantized"):
         assert variant in result.stdout
     result = cli("models", "--models-dir", tmp_path, "path", "sam3-tracker", "--variant", "fp16")
     assert result.stdout.strip() == str(tmp_path / "sam3-tracker" / "fp16")

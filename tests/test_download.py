@@ -361,13 +361,14 @@ def test_cli_download_and_verify(hub, tmp_path):
     # the CLI uses the real catalogue: serve the tracker's fp16 files from the stand-in
     import shutil
     from sam3_canvas.testing.fake_models import write_tracker_pack
-    fp16 = write_tracker_pack(tmp_path / "fp16", variant="fp16")
+    # as published: float16 weights with float32 I/O, each graph with its .onnx_data sidecar
+    fp16 = write_tracker_pack(tmp_path / "fp16", variant="fp16", external_data=True)
     hub.files.update({f"onnx/{p.name}": p.read_bytes() for p in fp16.iterdir()})
     result = cli("models", "--models-dir", models, "download", "sam3-tracker", "--variant",
                  "fp16", "--endpoint", hub.endpoint)
     assert result.returncode == 0, result.stderr
     result = cli("models", "--models-dir", models, "verify", "sam3-tracker", "--variant", "fp16")
-    assert result.returncode == 0 and "float type float16" in result.stdout
+    assert result.returncode == 0 and "float type float32" in result.stdout
     (models / "sam3-tracker" / "fp16" / "onnx" / "vision_encoder_fp16.onnx").write_bytes(b"x")
     result = cli("models", "--models-dir", models, "verify", "sam3-tracker", "--variant", "fp16")
     assert result.returncode == 2 and "vision_encoder_fp16.onnx" in result.stderr

@@ -22,7 +22,7 @@ REPO = "onnx-community/sam3-tracker-ONNX"
 
 @pytest.fixture()
 def hub(tmp_path):
-    pack = write_tracker_pack(tmp_path / "served", variant="fp16")
+    pack = write_tracker_pack(tmp_path / "served", variant="fp16", external_data=True)
     with StandInHub.from_folder(REPO, pack, prefix="onnx/") as server:
         yield server
 

@@ -60,6 +60,9 @@ def _list(store: ModelStore) -> int:
         print(f"  from https://huggingface.co/{pack.repo} @ {pack.revision}")
         if pack.how:
             print(f"  {pack.how}")
+        if pack.defaults:
+            print("  default by provider: " + ", ".join(f"{provider} {name}" for provider, name
+                                                       in pack.defaults.items()))
         for variant in pack.variants.values():
             mark = "installed" if store.is_installed(pack.name, variant.name) else ""
             default = " (default)" if variant.name == pack.default_variant else ""

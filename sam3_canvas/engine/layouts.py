@@ -76,6 +76,23 @@ class TrackerLayout:
         return self.pixel_values.dtype
 
 
+def check_link(produced: TensorSpec, consumed: TensorSpec, producer: str,
+               consumer: str) -> None:
+    """Refuse, at load time, an output that cannot feed an input: another rank, or another
+    static size. Dtypes may differ (they are cast at the boundary)."""
+    if len(produced.shape) != len(consumed.shape):
+        raise LayoutError(
+            f"{producer} and {consumer} do not fit together: '{produced.name}' is "
+            f"{list(produced.shape)} but '{consumed.name}' takes {list(consumed.shape)}; "
+            "are they from the same pack and variant?")
+    for axis, (a, b) in enumerate(zip(produced.shape, consumed.shape)):
+        if isinstance(a, int) and isinstance(b, int) and a > 0 and b > 0 and a != b:
+            raise LayoutError(
+                f"{producer} and {consumer} do not fit together: '{produced.name}' is "
+                f"{list(produced.shape)} but '{consumed.name}' takes {list(consumed.shape)} "
+                f"(axis {axis}); are they from the same pack and variant?")
+
+
 def _describe(items: dict[str, TensorSpec]) -> str:
     return ", ".join(f"{s.name} {np.dtype(s.dtype).name if s.dtype is not object else '?'}"
                      f"{list(s.shape)}" for s in items.values())
@@ -120,6 +137,7 @@ def tracker_layout(encoder_inputs, encoder_outputs, decoder_inputs, decoder_outp
     for name in embeddings:
         if name not in dec_in:
             raise fail(decoder_name, f"no input '{name}' for the encoder's output", dec_in)
+        check_link(enc_out[name], dec_in[name], encoder_name, decoder_name)
     for name in DECODER_PROMPT_INPUTS:
         if name not in dec_in:
             raise fail(decoder_name, f"no input '{name}'", dec_in)

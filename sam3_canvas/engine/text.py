@@ -21,13 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from .cache import EmbeddingCache
-from .errors import LayoutError, ModelNotFoundError, PromptError
+from .errors import LayoutError, PromptError
+from .feeds import build_feed
 from .identity import memo_path, model_identity
 from .images import LoadedImage, image_from_array, load_image
+from .layouts import specs
+from .packfiles import find_text_files
 from .postprocess import mask_bbox, upsample_mask
 from .preprocess import resize_rgb
 from .sessions import open_session, run_graph
-from .text_layouts import TextLayout, text_layout
+from .text_layouts import LANGUAGE_LINKS, TextLayout, text_layout
 from .tokenizer import ClipTokenizer, Tokens, default_tokenizer
 
 IMAGE_ENCODER, LANGUAGE_ENCODER, DECODER = ("sam3_image_encoder.onnx",
@@ -138,12 +141,8 @@ class TextSegmenter:
                  cache: EmbeddingCache | None = None, tokenizer: ClipTokenizer | None = None,
                  max_pixels: int | None = None, threads: int | None = None):
         folder = Path(folder)
-        paths = [folder / IMAGE_ENCODER, folder / LANGUAGE_ENCODER, folder / DECODER]
-        for path in paths:
-            if not path.is_file():
-                raise ModelNotFoundError(
-                    f"{folder}: no {path.name}; a text pack holds {IMAGE_ENCODER}, "
-                    f"{LANGUAGE_ENCODER} and {DECODER}")
+        files = find_text_files(folder)  # the pack's root, or sam3/ as nrl-ai publishes it
+        paths = [files.image_encoder, files.language_encoder, files.decoder]
         self.image_encoder, self.image_info = open_session(paths[0], provider, threads)
         self.language_encoder, self.language_info = open_session(paths[1], provider, threads)
         self.decoder, self.decoder_info = open_session(paths[2], provider, threads)
@@ -152,17 +151,20 @@ class TextSegmenter:
             self.language_encoder.get_inputs(), self.language_encoder.get_outputs(),
             self.decoder.get_inputs(), self.decoder.get_outputs(),
             names=tuple(p.name for p in paths))
-        pack_tokenizer = folder / "clip_tokenizer.json"
+        pack_tokenizer = next((f / "clip_tokenizer.json" for f in (files.folder, folder)
+                               if (f / "clip_tokenizer.json").is_file()), None)
         self.tokenizer = tokenizer or (ClipTokenizer.from_pack_json(pack_tokenizer)
-                                       if pack_tokenizer.is_file() else default_tokenizer())
+                                       if pack_tokenizer is not None else default_tokenizer())
+        self._inputs = {graph: specs(session.get_inputs()) for graph, session in (
+            ("image", self.image_encoder), ("language", self.language_encoder),
+            ("decoder", self.decoder))}
         self.cache = cache or EmbeddingCache(1 << 30)
         memo = memo_path(self.cache.disk.root if self.cache.disk is not None else None)
         self.image_identity = "text-" + model_identity(paths[0], memo)
         self.language_identity = model_identity(paths[1], memo)
         self.max_pixels = max_pixels
-        self._text_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._decoder_inputs = [i.name for i in self.decoder.get_inputs()]
-        self.truncated: list[str] = []  # prompts that were cut at 32 tokens
+        self._text_cache: dict[str, dict[str, np.ndarray]] = {}
+        self.truncated: list[str] = []  # prompts cut at the context length
 
     @property
     def provider(self) -> str:
@@ -194,8 +196,9 @@ class TextSegmenter:
         else:  # older exports: normalised float NCHW
             pixels = ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
             pixels = pixels.astype(self.layout.image_dtype)
-        outs = run_graph(self.image_encoder, list(self.layout.feature_names),
-                         {self.layout.image_input: pixels}, "the text pack's image encoder")
+        what = "the text pack's image encoder"
+        feed = build_feed(self._inputs["image"], {self.layout.image_input: pixels}, what)
+        outs = run_graph(self.image_encoder, list(self.layout.feature_names), feed, what)
         features = dict(zip(self.layout.feature_names, outs))
         timings["encode"] = (time.perf_counter() - t0) * 1000.0
         self.cache.put(image.key, self.image_identity, features)
@@ -203,26 +206,30 @@ class TextSegmenter:
 
     # -- text ---------------------------------------------------------------------------
     def tokens(self, name: str) -> Tokens:
-        return self.tokenizer(name)
+        return self.tokenizer(name, context=self.layout.context_length)
 
-    def encode_text(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(language_mask, language_features) for a class name, computed once per name."""
+    def encode_text(self, name: str) -> dict[str, np.ndarray]:
+        """The decoder's language inputs for a class name (``language_mask``,
+        ``language_features`` and, where the decoder takes it, ``language_embeds``),
+        computed once per name."""
         if name in self._text_cache:
             return self._text_cache[name]
-        tokens = self.tokenizer(name)
+        tokens = self.tokens(name)
         if tokens.truncated:
             self.truncated.append(name)
         key = hashlib.sha256(tokens.ids.tobytes()).hexdigest()
-        cached, _ = self.cache.get(key, "lang-" + self.language_identity,
-                                   {"mask": np.bool_, "memory": np.float32})
+        wanted = self.layout.language_outputs
+        dtypes = {LANGUAGE_LINKS[n]: np.bool_ if n == "text_attention_mask" else np.float32
+                  for n in wanted}
+        cached, _ = self.cache.get(key, "lang-" + self.language_identity, dtypes)
         if cached is None:
-            outs = dict(zip([o.name for o in self.language_encoder.get_outputs()],
-                            run_graph(self.language_encoder, None, {"tokens": tokens.ids},
-                                      "the language encoder")))
-            cached = {"mask": outs["text_attention_mask"].astype(bool),
-                      "memory": outs["text_memory"].astype(np.float32)}
+            what = "the language encoder"
+            feed = build_feed(self._inputs["language"], {"tokens": tokens.ids}, what)
+            outs = run_graph(self.language_encoder, list(wanted), feed, what)
+            cached = {LANGUAGE_LINKS[n]: np.asarray(v).astype(dtypes[LANGUAGE_LINKS[n]])
+                      for n, v in zip(wanted, outs)}
             self.cache.put(key, "lang-" + self.language_identity, cached)
-        value = (cached["mask"].astype(bool), cached["memory"].astype(np.float32))
+        value = {k: np.asarray(v).astype(dtypes[k]) for k, v in cached.items()}
         self._text_cache[name] = value
         return value
 
@@ -241,16 +248,16 @@ class TextSegmenter:
         results = []
         for name in names or [NO_TEXT]:
             t0 = time.perf_counter()
-            mask, memory = self.encode_text(name)
+            language = self.encode_text(name)
             t1 = time.perf_counter()
-            feed = {"original_height": np.array(image.height, np.int64),
-                    "original_width": np.array(image.width, np.int64),
-                    "language_mask": mask, "language_features": memory,
-                    **self._boxes(exemplars, image), **features}
+            values = {"original_height": np.array(image.height, np.int64),
+                      "original_width": np.array(image.width, np.int64),
+                      **language, **self._boxes(exemplars, image), **features}
+            inputs = self._inputs["decoder"]
+            feed = build_feed(inputs, {k: v for k, v in values.items() if k in inputs},
+                              "the text decoder")
             outs = dict(zip([o.name for o in self.decoder.get_outputs()],
-                            run_graph(self.decoder, None,
-                                      {k: v for k, v in feed.items()
-                                       if k in self._decoder_inputs}, "the text decoder")))
+                            run_graph(self.decoder, None, feed, "the text decoder")))
             t2 = time.perf_counter()
             result = self._read(name if names else "object", outs, image)
             result.timings.update(text=(t1 - t0) * 1000.0, decode=(t2 - t1) * 1000.0)

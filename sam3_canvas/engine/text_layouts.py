@@ -1,4 +1,14 @@
-"""The text path's graphs (layouts A and A2), recognised from their own names and dtypes."""
+"""The text path's graphs (layouts A and A2), recognised from their own names and dtypes.
+
+Everything that varies between published exports is read from the graphs: the context length
+of ``tokens`` (32 for SAM3; LiteText's "-16" checkpoints may take 16), the exemplar capacity
+of ``box_coords`` (A: 1, A2: 8, 0 for a decoder without boxes), and which optional inputs the
+decoder declares (dynamo exports keep ``vision_pos_enc_0/1`` and ``language_embeds``). Before
+any image is encoded, every output that feeds the decoder is checked against the input it
+feeds (rank and static sizes), so graphs from different packs are refused with a message
+instead of failing after a long encode. A language encoder with the HF-style contract of the
+published LiteText ONNX (``input_ids``, ``attention_mask``) is refused with what to do.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import LayoutError
-from .layouts import specs
+from .layouts import check_link, specs
 
 LEGACY_OUTPUTS = {"boxes", "scores", "masks"}
 RAW_OUTPUTS = {"pred_boxes", "pred_logits", "pred_masks", "presence_logit_dec"}
+#: language-encoder output -> the decoder input it feeds
+LANGUAGE_LINKS = {"text_attention_mask": "language_mask", "text_memory": "language_features",
+                  "text_embeds": "language_embeds"}
+HF_TEXT_CONTRACT = {"input_ids", "attention_mask"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +35,8 @@ class TextLayout:
     image_size: tuple[int, int]  # (width, height)
     feature_names: tuple[str, ...]  # image-encoder outputs the decoder takes
     box_capacity: int  # exemplar boxes per call (A: 1, A2: 8; 0 for a text-only decoder)
+    context_length: int = 32  # tokens per prompt, from the language encoder's input
+    language_outputs: tuple[str, ...] = ("text_attention_mask", "text_memory")  # to fetch
 
 
 def text_layout(image_inputs, image_outputs, lang_inputs, lang_outputs, dec_inputs,
@@ -43,8 +59,20 @@ def text_layout(image_inputs, image_outputs, lang_inputs, lang_outputs, dec_inpu
     else:
         raise fail(names[0], f"input '{image.name}' must be uint8 [3,H,W] or float [1,3,H,W]",
                    img_in)
+    if HF_TEXT_CONTRACT <= set(lang_in) and "tokens" not in lang_in:
+        raise LayoutError(
+            f"{names[1]} takes input_ids and attention_mask (the contract of the published "
+            "LiteText text-encoder ONNX), not SAM3's 'tokens': sam3-canvas does not run that "
+            "contract. Make a LiteText pack that it runs with `python -m "
+            "sam3_canvas.export.text_twin --from-pretrained vil-uob/sam3-litetext-s0 DIR` "
+            "(needs the export extra and internet), or use a SAM3 text pack's "
+            "sam3_language_encoder.onnx")
     if "tokens" not in lang_in:
         raise fail(names[1], "no input 'tokens'", lang_in)
+    tokens = lang_in["tokens"]
+    if len(tokens.shape) != 2:
+        raise fail(names[1], "input 'tokens' must be [1, context]", lang_in)
+    context = tokens.static(1, 32)
     for out in ("text_attention_mask", "text_memory"):
         if out not in lang_out:
             raise fail(names[1], f"no output '{out}'", lang_out)
@@ -65,9 +93,22 @@ def text_layout(image_inputs, image_outputs, lang_inputs, lang_outputs, dec_inpu
         raise fail(names[2], f"no input '{missing_box}' beside '{boxes[0]}'", dec_in)
     features = tuple(n for n in dec_in if n in img_out)
     missing = [n for n in dec_in if n.startswith(("backbone_fpn", "vision_pos_enc"))
-               and n not in img_out]
+               and n not in img_out and n not in ("vision_pos_enc_0", "vision_pos_enc_1")]
     if missing:
         raise fail(names[2], f"input '{missing[0]}' is not an output of the image encoder",
                    dec_in)
+    for name in features:
+        check_link(img_out[name], dec_in[name], names[0], names[2])
+    fetched = []
+    for produced, consumed in LANGUAGE_LINKS.items():
+        if produced in lang_out and consumed in dec_in:
+            check_link(lang_out[produced], dec_in[consumed], names[1], names[2])
+            fetched.append(produced)
+    mask_len = dec_in["language_mask"].shape[-1]
+    if isinstance(mask_len, int) and mask_len > 0 and mask_len != context:
+        raise LayoutError(f"{names[1]} and {names[2]} do not fit together: the language "
+                          f"encoder takes {context} tokens, the decoder's language_mask "
+                          f"{mask_len}; are they from the same pack?")
     capacity = dec_in["box_coords"].static(0, 1) if boxes else 0  # 0: takes no exemplars
-    return TextLayout(layout, image.name, image.dtype, size, features, capacity)
+    return TextLayout(layout, image.name, image.dtype, size, features, capacity, context,
+                      tuple(fetched))

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .layouts import ORT_DTYPES, TrackerLayout, tracker_layout
+from .feeds import build_feed
 from .identity import model_identity
+from .layouts import ORT_DTYPES, TrackerLayout, specs, tracker_layout
 from .sessions import SessionInfo, open_session, run_graph
 
 
@@ -41,6 +42,8 @@ class TrackerModel:
         outputs = {o.name: o for o in self.encoder.get_outputs()}
         self.embedding_dtypes = {name: ORT_DTYPES.get(outputs[name].type, np.float32)
                                  for name in self.layout.embedding_names}
+        self._encoder_inputs = specs(self.encoder.get_inputs())
+        self._decoder_inputs = specs(self.decoder.get_inputs())
 
     @property
     def provider(self) -> str:
@@ -58,21 +61,22 @@ class TrackerModel:
     def encode(self, pixel_values: np.ndarray, run_options=None) -> dict[str, np.ndarray]:
         """Run the vision encoder. ``run_options.terminate = True`` from another thread
         cancels a running encode (onnxruntime raises), which is how the app stops fast."""
-        values = pixel_values.astype(self.layout.pixel_values.dtype, copy=False)
-        outs = run_graph(self.encoder, list(self.layout.embedding_names),
-                         {"pixel_values": values}, f"the vision encoder ({self.encoder_path.name})",
+        what = f"the vision encoder ({self.encoder_path.name})"
+        feed = build_feed(self._encoder_inputs, {"pixel_values": pixel_values}, what)
+        outs = run_graph(self.encoder, list(self.layout.embedding_names), feed, what,
                          run_options)
         return dict(zip(self.layout.embedding_names, outs))
 
     def decode(self, embeddings: dict[str, np.ndarray], points: np.ndarray, labels: np.ndarray,
                boxes: np.ndarray) -> DecoderOutput:
         layout = self.layout
-        feed = {name: embeddings[name] for name in layout.embedding_names}
-        feed["input_points"] = points.astype(layout.points.dtype, copy=False)
-        feed["input_labels"] = labels.astype(layout.labels.dtype, copy=False)
-        feed["input_boxes"] = boxes.astype(layout.boxes.dtype, copy=False)
-        ious, masks, objects = run_graph(self.decoder, list(layout.outputs), feed,
-                                         f"the prompt decoder ({self.decoder_path.name})")
+        what = f"the prompt decoder ({self.decoder_path.name})"
+        # embeddings are cast to what the decoder declares (a float16 encoder may sit beside a
+        # float32 decoder: the catalogue pairs a variant's encoder with the fp32 decoder)
+        feed = build_feed(self._decoder_inputs,
+                          {**embeddings, "input_points": points, "input_labels": labels,
+                           "input_boxes": boxes}, what)
+        ious, masks, objects = run_graph(self.decoder, list(layout.outputs), feed, what)
         return DecoderOutput(ious=np.asarray(ious[0, 0], dtype=np.float64),
                              logits=np.asarray(masks[0, 0], dtype=np.float32),
                              object_logit=float(np.asarray(objects).reshape(-1)[0]))

@@ -44,7 +44,7 @@ def run_app(argv: list[str]) -> int:
         settings.provider = args.provider or settings.provider
         window.load_model()
     elif window.segmenter is None and not window.settings.model_dir and \
-            not window.store.is_installed(window.settings.model, window.settings.variant or None):
+            not window.store.installed_variants(window.settings.model):
         from PySide6.QtCore import QTimer
         QTimer.singleShot(300, window.choose_model)
     window.show()

@@ -178,7 +178,8 @@ class MainWindow(DatasetActions, QMainWindow):
     # -- model ------------------------------------------------------------------------
     def load_model(self) -> None:
         s = self.settings
-        if not s.model_dir and not self.store.is_installed(s.model, s.variant or None):
+        if not s.model_dir and not self.store.is_installed(
+                s.model, s.variant or self.store.chosen_variant(s.model, s.provider)):
             self.status_model.setText("no model: Model > Choose or download a model")
             return
         self.status_model.setText(f"loading {s.describe_model()}…")
@@ -218,7 +219,7 @@ class MainWindow(DatasetActions, QMainWindow):
 
     def choose_model(self) -> None:
         from .model_dialog import ModelDialog
-        dialog = ModelDialog(self.store, self)
+        dialog = ModelDialog(self.store, self, provider=self.settings.provider)
         if dialog.exec():
             if dialog.chosen_dir:
                 self.settings.model_dir = dialog.chosen_dir

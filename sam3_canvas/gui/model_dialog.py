@@ -12,6 +12,7 @@ import logging
 import threading
 import traceback
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QVBoxLayout)
 from tqdm import tqdm
@@ -49,7 +50,7 @@ class ModelDialog(QDialog):
     """``chosen_dir`` is set when the user picked files on disk; ``downloaded`` after a
     successful download of ``pack_name``/``variant``."""
 
-    def __init__(self, store: ModelStore, parent=None, reason: str = ""):
+    def __init__(self, store: ModelStore, parent=None, reason: str = "", provider: str = "cpu"):
         super().__init__(parent)
         self.setWindowTitle("Choose a SAM3 model")
         self.store = store
@@ -64,12 +65,22 @@ class ModelDialog(QDialog):
             "you already have. Everything that needs no model works without one."))
         pack = store.catalogue.get("sam3-tracker")
         self.variant = QComboBox(self)
+        recommended = pack.default_for(provider)
         for variant in pack.variants.values():
             mark = "  installed" if store.is_installed(pack.name, variant.name) else ""
-            self.variant.addItem(f"{pack.name} {variant.name}  (~{variant.approx_mb:,.0f} MB)"
-                                 f"{mark}  {variant.note}", variant.name)
-        self.variant.setCurrentIndex(self.variant.findData(pack.default_variant))
+            best = "  (recommended)" if variant.name == recommended else ""
+            self.variant.addItem(f"{pack.name} {variant.name}{best}  "
+                                 f"(~{variant.approx_mb:,.0f} MB){mark}  {variant.note}",
+                                 variant.name)
+            self.variant.setItemData(self.variant.count() - 1, variant.note,
+                                     Qt.ItemDataRole.ToolTipRole)
+        self.variant.setCurrentIndex(self.variant.findData(recommended))
         layout.addWidget(self.variant)
+        why = pack.default_reason(provider)
+        self.why = QLabel(f"Recommended on {provider.upper()}: {recommended}. {why}".strip(),
+                          self)
+        self.why.setWordWrap(True)
+        layout.addWidget(self.why)
         self.bar = QProgressBar(self)
         self.bar.setVisible(False)
         layout.addWidget(self.bar)

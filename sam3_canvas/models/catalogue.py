@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -54,6 +54,16 @@ class Pack:
     license: str = ""
     homepage: str = ""
     how: str = ""  # for packs that are made, not downloaded: how to make them
+    #: the variant to use on each provider, chosen by measurement (docs/variants.md), and why
+    defaults: dict[str, str] = field(default_factory=dict)
+    default_reasons: dict[str, str] = field(default_factory=dict)
+
+    def default_for(self, provider: str | None) -> str:
+        """The variant to use on ``provider`` (its own default, else the pack's)."""
+        return self.defaults.get((provider or "cpu").lower(), self.default_variant)
+
+    def default_reason(self, provider: str | None) -> str:
+        return self.default_reasons.get((provider or "cpu").lower(), "")
 
     def variant(self, name: str | None) -> Variant:
         if not self.variants and self.how:
@@ -101,5 +111,13 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                            revision=raw.get("revision", "main"), layout=layout,
                            default_variant=raw.get("default_variant", next(iter(variants), "")),
                            variants=variants, license=raw.get("license", ""),
-                           homepage=raw.get("homepage", ""), how=raw.get("how", ""))
+                           homepage=raw.get("homepage", ""), how=raw.get("how", ""),
+                           defaults={str(k): str(v) for k, v in
+                                     raw.get("defaults", {}).items()},
+                           default_reasons={str(k): str(v) for k, v in
+                                            raw.get("default_reasons", {}).items()})
+        for provider, chosen in packs[name].defaults.items():
+            if chosen not in variants:
+                raise ValueError(f"{path}: pack {name!r} defaults {provider} to an unknown "
+                                 f"variant {chosen!r}")
     return Catalogue(packs)

@@ -83,8 +83,15 @@ class TransferStopped(Exception):
         self.kept = kept
 
 
+def _size(megabytes: float) -> str:
+    return f"~{megabytes:,.0f} MB" if megabytes >= 10 else f"~{megabytes:.1f} MB"
+
+
 def _manual_hint(pack: Pack, variant: Variant, target: Path) -> str:
-    files = ", ".join(f.path for f in variant.files if not f.optional)
+    """Where to put which files by hand: every file of the variant, sidecars included (a pack
+    without them does not load), with its approximate size."""
+    files = ", ".join(f"{f.path} ({_size(f.approx_mb)})" for f in variant.files
+                      if not f.optional)
     page = pack.homepage or f"https://huggingface.co/{pack.repo}"
     return (f"download {files} from {page}/tree/{pack.revision} by hand, put them in {target} "
             f"keeping their paths, then run `sam3-canvas models verify {pack.name} "

@@ -47,6 +47,17 @@ class ModelStore:
             (folder / f.path).is_file() for f in pack.variant(variant).files
             if not f.optional and f.role != "archive")
 
+    def chosen_variant(self, name: str, provider: str | None = None) -> str:
+        """The variant to run when the user chose none: the pack's default for the provider
+        (measured, docs/variants.md) if installed, else the first one installed, else that
+        default (which `require` then says how to download)."""
+        pack = self.catalogue.get(name)
+        preferred = pack.default_for(provider)
+        installed = self.installed_variants(name) if pack.variants else []
+        if preferred in installed or not installed:
+            return preferred
+        return pack.default_variant if pack.default_variant in installed else installed[0]
+
     def installed_variants(self, name: str) -> list[str]:
         pack = self.catalogue.get(name)
         return [v for v in pack.variants if self.is_installed(name, v)]
@@ -82,6 +93,7 @@ def open_segmenter(model: str | None = None, model_dir: str | os.PathLike | None
     if model_dir is None:
         store = store or ModelStore()
         name = model or "sam3-tracker"
+        variant = variant or store.chosen_variant(name, provider)
         pack, folder = store.require(name, variant)
         if pack.layout != "tracker":
             raise ModelNotFoundError(

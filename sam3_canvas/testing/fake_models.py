@@ -18,7 +18,8 @@ The encoder really reads the image (its embeddings are pooled pixel means), so d
 images give different embeddings and the caches can be checked.
 
 Run ``python -m sam3_canvas.testing.fake_models DIR`` to write a pack a user can point the app
-at; ``--variant fp16`` writes float16 I/O, ``--external-data`` stores weights beside the graph.
+at; ``--variant fp16`` writes float16 weights with float32 I/O (as published; ``--io float16``
+for float16 I/O), ``--external-data`` stores weights beside the graph.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def _output(g: _Graph, value: str, name: str, fp16: bool) -> None:
         g.op_to("Identity", [value], name)
 
 
-def build_encoder(fp16: bool = False, work: int = 0) -> onnx.ModelProto:
+def build_encoder(fp16: bool = False, work: int = 0,
+                  shapes: dict[str, tuple[int, int]] | None = None) -> onnx.ModelProto:
     """``work`` > 0 adds that many 1008 x 1008 matrix products that depend on the image (tens
     of milliseconds each): a slow encoder for threading tests and the GUI-stall benchmark."""
     g = _Graph()
@@ -107,7 +109,8 @@ def build_encoder(fp16: bool = False, work: int = 0) -> onnx.ModelProto:
                                                g.const(1e-3)])])
         nothing = g.op("Mul", [g.op("ReduceMean", [plane], keepdims=0), g.const(0.0)])
         gray = g.op("Add", [gray, nothing])
-    for name, (channels, side) in EMBEDDING_SHAPES.items():
+    shapes = shapes or EMBEDDING_SHAPES
+    for name, (channels, side) in shapes.items():
         batch = g.op("Slice", [g.op("Shape", [gray]), g.const([0], np.int64),
                                g.const([1], np.int64)])
         sizes = g.op("Concat", [batch, g.const([1, side, side], np.int64)], axis=0)
@@ -119,7 +122,7 @@ def build_encoder(fp16: bool = False, work: int = 0) -> onnx.ModelProto:
     inputs = [helper.make_tensor_value_info("pixel_values", ftype,
                                             ["batch", 3, MODEL_SIZE, MODEL_SIZE])]
     outputs = [helper.make_tensor_value_info(name, ftype, ["batch", c, s, s])
-               for name, (c, s) in EMBEDDING_SHAPES.items()]
+               for name, (c, s) in shapes.items()]
     graph = helper.make_graph(g.nodes, "sam3_tracker_fake_vision_encoder", inputs, outputs,
                               g.inits)
     return _model(graph)
@@ -251,23 +254,56 @@ def _model(graph) -> onnx.ModelProto:
 
 
 def _save(model: onnx.ModelProto, path: Path, external_data: bool) -> None:
+    """Save a graph; with ``external_data`` every float weight goes to ``X.onnx_data``, as in
+    every published graph (integer constants stay inline: onnxruntime reads shapes from them
+    before it opens the sidecar)."""
     if external_data:
-        onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                  location=path.name + "_data", size_threshold=1024)
+        from onnx.external_data_helper import set_external_data
+        for tensor in model.graph.initializer:
+            if tensor.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16):
+                set_external_data(tensor, location=path.name + "_data")
+        onnx.save(model, str(path))
     else:
         onnx.save(model, str(path))
 
 
+def half_precision(model: onnx.ModelProto) -> onnx.ModelProto:
+    """float16 weights and arithmetic with float32 inputs and outputs, made the way the
+    onnx-community fp16 files were (``convert_float_to_float16(keep_io_types=True)``)."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    return convert_float_to_float16(model, keep_io_types=True)
+
+
 def write_tracker_pack(folder: str | Path, variant: str = "fp32",
-                       external_data: bool = False, encoder_work: int = 0) -> Path:
-    """Write a fake tracker pack (encoder + decoder) into ``folder``; returns the folder."""
+                       external_data: bool = False, encoder_work: int = 0,
+                       io: str | None = None, decoder: bool = True) -> Path:
+    """Write a fake tracker pack (encoder + decoder) into ``folder``; returns the folder.
+
+    ``variant="fp16"`` is float16 inside with float32 I/O, like the published fp16 files;
+    ``io="float16"`` makes its inputs and outputs float16 too (other exports do that).
+    ``decoder=False`` writes the encoder only (a variant whose decoder is not published)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fp16 = variant == "fp16"
+    fp16_io = variant == "fp16" and (io or "float32") == "float16"
     suffix = "" if variant == "fp32" else f"_{variant}"
-    _save(build_encoder(fp16, encoder_work), folder / ENCODER_FILE.format(suffix=suffix),
-          external_data)
-    _save(build_decoder(fp16), folder / DECODER_FILE.format(suffix=suffix), external_data)
+    encoder = build_encoder(fp16_io, encoder_work)
+    graphs = [(encoder, ENCODER_FILE)] + ([(build_decoder(fp16_io), DECODER_FILE)]
+                                          if decoder else [])
+    for model, pattern in graphs:
+        if variant == "fp16" and not fp16_io:
+            model = half_precision(model)
+        _save(model, folder / pattern.format(suffix=suffix), external_data)
+    return folder
+
+
+def write_mismatched_pack(folder: str | Path) -> Path:
+    """An encoder and a decoder that do not fit together: the encoder's image_embeddings.1
+    has 32 channels where the decoder takes 64 (graphs from different packs)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    encoder = build_encoder(shapes={**EMBEDDING_SHAPES, "image_embeddings.1": (32, 144)})
+    onnx.save(encoder, str(folder / ENCODER_FILE.format(suffix="")))
+    onnx.save(build_decoder(), str(folder / DECODER_FILE.format(suffix="")))
     return folder
 
 
@@ -297,12 +333,16 @@ def main(argv: list[str] | None = None) -> int:
         description="Write a fake SAM3 tracker pack (real ONNX graphs with geometric answers).")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--variant", choices=("fp32", "fp16"), default="fp32")
+    parser.add_argument("--io", choices=("float32", "float16"), default=None,
+                        help="fp16 only: the dtype of the inputs and outputs (float32 as "
+                             "published)")
     parser.add_argument("--external-data", action="store_true",
                         help="store the weights in X.onnx_data files beside the graphs")
     parser.add_argument("--slow", type=int, default=0, metavar="N",
                         help="make the encoder slow: N large matrix products per image")
     args = parser.parse_args(argv)
-    folder = write_tracker_pack(args.folder, args.variant, args.external_data, args.slow)
+    folder = write_tracker_pack(args.folder, args.variant, args.external_data, args.slow,
+                                io=args.io)
     print(f"fake SAM3 tracker pack ({args.variant}) written to {folder}")
     return 0
 

@@ -87,9 +87,9 @@ def build_image_encoder() -> onnx.ModelProto:
     return _model(graph)
 
 
-def build_language_encoder() -> onnx.ModelProto:
+def build_language_encoder(tokens_len: int = TOKENS) -> onnx.ModelProto:
     g = _Graph()
-    tokens = "tokens"  # [1,32] int64
+    tokens = "tokens"  # [1, context] int64
     g.op_to("Equal", [tokens, g.const(0, np.int64)], "text_attention_mask")  # True = padding
     as_float = g.op("Div", [g.op("Cast", [tokens], to=TensorProto.FLOAT), g.const(49408.0)])
     table = np.random.default_rng(3).normal(0, 0.1, (997, 255)).astype(np.float32)
@@ -100,13 +100,34 @@ def build_language_encoder() -> onnx.ModelProto:
     g.op_to("Transpose", [memory], "text_memory", perm=[1, 0, 2])  # [32,1,256]
     g.op_to("Expand", [g.op("Unsqueeze", [g.op("Transpose", [as_float], perm=[1, 0]),
                                            g.const([2], np.int64)]),
-                       g.const([TOKENS, 1, 1024], np.int64)], "text_embeds")
+                       g.const([tokens_len, 1, 1024], np.int64)], "text_embeds")
     graph = helper.make_graph(
         g.nodes, "sam3_fake_language_encoder",
-        [helper.make_tensor_value_info("tokens", TensorProto.INT64, [1, TOKENS])],
-        [helper.make_tensor_value_info("text_attention_mask", TensorProto.BOOL, [1, TOKENS]),
-         helper.make_tensor_value_info("text_memory", TensorProto.FLOAT, [TOKENS, 1, 256]),
-         helper.make_tensor_value_info("text_embeds", TensorProto.FLOAT, [TOKENS, 1, 1024])],
+        [helper.make_tensor_value_info("tokens", TensorProto.INT64, [1, tokens_len])],
+        [helper.make_tensor_value_info("text_attention_mask", TensorProto.BOOL,
+                                       [1, tokens_len]),
+         helper.make_tensor_value_info("text_memory", TensorProto.FLOAT, [tokens_len, 1, 256]),
+         helper.make_tensor_value_info("text_embeds", TensorProto.FLOAT,
+                                       [tokens_len, 1, 1024])],
+        g.inits)
+    return _model(graph)
+
+
+def build_hf_language_encoder(tokens_len: int = 16) -> onnx.ModelProto:
+    """The contract of the published LiteText text-encoder ONNX (HF style): input_ids and
+    attention_mask in, batch-first text_features and text_mask out. sam3-canvas refuses it."""
+    g = _Graph()
+    ids = g.op("Cast", ["input_ids"], to=TensorProto.FLOAT)
+    g.op_to("Expand", [g.op("Unsqueeze", [ids, g.const([2], np.int64)]),
+                       g.const([1, tokens_len, 256], np.int64)], "text_features")
+    g.op_to("Equal", ["attention_mask", g.const(1, np.int64)], "text_mask")
+    graph = helper.make_graph(
+        g.nodes, "litetext_hf_text_encoder",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, tokens_len]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [1, tokens_len])],
+        [helper.make_tensor_value_info("text_features", TensorProto.FLOAT,
+                                       [1, tokens_len, 256]),
+         helper.make_tensor_value_info("text_mask", TensorProto.BOOL, [1, tokens_len])],
         g.inits)
     return _model(graph)
 
@@ -179,24 +200,35 @@ def _raw_heads(g: _Graph, capacity: int) -> tuple[str, str, str, str]:
             g.op("Reshape", [logits, i64([1, SLOTS, 1])]), masks, presence)
 
 
-def _decoder_inputs(capacity: int) -> list:
+def _decoder_inputs(capacity: int, tokens_len: int = TOKENS, mask_type=TensorProto.BOOL,
+                    all_inputs: bool = False) -> list:
+    """The decoder's inputs: the 11 the published legacy graphs keep, or all 14 the exporter
+    declares (``all_inputs``: torch's dynamo exporter keeps the unused vision_pos_enc_0/1
+    and language_embeds); ``mask_type`` FLOAT for the INT8 browser pack's language_mask."""
     inputs = [helper.make_tensor_value_info("original_height", TensorProto.INT64, []),
-              helper.make_tensor_value_info("original_width", TensorProto.INT64, []),
-              helper.make_tensor_value_info("vision_pos_enc_2", TensorProto.FLOAT,
-                                            [1, 256, 72, 72])]
+              helper.make_tensor_value_info("original_width", TensorProto.INT64, [])]
+    if all_inputs:
+        inputs += [helper.make_tensor_value_info(f"vision_pos_enc_{i}", TensorProto.FLOAT,
+                                                 [1, 256, s, s]) for i, s in ((0, 288),
+                                                                              (1, 144))]
+    inputs += [helper.make_tensor_value_info("vision_pos_enc_2", TensorProto.FLOAT,
+                                             [1, 256, 72, 72])]
     inputs += [helper.make_tensor_value_info(f"backbone_fpn_{i}", TensorProto.FLOAT,
                                              [1, 256, s, s]) for i, s in ((0, 288), (1, 144),
                                                                           (2, 72))]
-    inputs += [helper.make_tensor_value_info("language_mask", TensorProto.BOOL, [1, TOKENS]),
+    if all_inputs:
+        inputs += [helper.make_tensor_value_info("language_embeds", TensorProto.FLOAT,
+                                                 [tokens_len, 1, 1024])]
+    inputs += [helper.make_tensor_value_info("language_mask", mask_type, [1, tokens_len]),
                helper.make_tensor_value_info("language_features", TensorProto.FLOAT,
-                                             [TOKENS, 1, 256]),
+                                             [tokens_len, 1, 256]),
                helper.make_tensor_value_info("box_coords", TensorProto.FLOAT, [capacity, 1, 4]),
                helper.make_tensor_value_info("box_labels", TensorProto.INT64, [capacity, 1]),
                helper.make_tensor_value_info("box_masks", TensorProto.BOOL, [1, capacity])]
     return inputs
 
 
-def build_decoder_a2(capacity: int = 8) -> onnx.ModelProto:
+def build_decoder_a2(capacity: int = 8, **inputs) -> onnx.ModelProto:
     g = _Graph()
     boxes, logits, masks, presence = _raw_heads(g, capacity)
     for value, name in ((boxes, "pred_boxes"), (logits, "pred_logits"), (masks, "pred_masks"),
@@ -207,12 +239,12 @@ def build_decoder_a2(capacity: int = 8) -> onnx.ModelProto:
                helper.make_tensor_value_info("pred_masks", TensorProto.FLOAT,
                                              [1, SLOTS, LOW_RES, LOW_RES]),
                helper.make_tensor_value_info("presence_logit_dec", TensorProto.FLOAT, [1, 1])]
-    graph = helper.make_graph(g.nodes, "sam3_fake_decoder_a2", _decoder_inputs(capacity),
-                              outputs, g.inits)
+    graph = helper.make_graph(g.nodes, "sam3_fake_decoder_a2",
+                              _decoder_inputs(capacity, **inputs), outputs, g.inits)
     return _model(graph)
 
 
-def build_decoder_a() -> onnx.ModelProto:
+def build_decoder_a(**inputs) -> onnx.ModelProto:
     g = _Graph()
     i64 = lambda v: g.const(v, np.int64)  # noqa: E731
     boxes, logits, masks, presence = _raw_heads(g, 1)
@@ -239,23 +271,36 @@ def build_decoder_a() -> onnx.ModelProto:
     outputs = [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, ["N", 4]),
                helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N"]),
                helper.make_tensor_value_info("masks", TensorProto.BOOL, ["N", 1, "H", "W"])]
-    graph = helper.make_graph(g.nodes, "sam3_fake_decoder_a", _decoder_inputs(1), outputs,
-                              g.inits)
+    graph = helper.make_graph(g.nodes, "sam3_fake_decoder_a", _decoder_inputs(1, **inputs),
+                              outputs, g.inits)
     return _model(graph)
 
 
-def write_text_pack(folder: str | Path, layout: str = "A", external_data: bool = False) -> Path:
+def write_text_pack(folder: str | Path, layout: str = "A", external_data: bool = False,
+                    language_mask: str = "bool", all_inputs: bool = False,
+                    subfolder: str | None = None, tokens: int = TOKENS,
+                    language_contract: str = "sam3") -> Path:
+    """Write a fake text pack into ``folder`` (or ``folder/subfolder``, as nrl-ai publishes
+    A2 under ``sam3/``); returns ``folder``. The variants of the published packs:
+    ``language_mask="float32"`` (the INT8 browser pack's card), ``all_inputs`` (a dynamo
+    export's 14 decoder inputs), ``tokens`` (the context length), ``language_contract="hf"``
+    (the published LiteText text encoder's input_ids/attention_mask contract)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    decoder = build_decoder_a() if layout == "A" else build_decoder_a2()
-    for model, name in ((build_image_encoder(), IMAGE_ENCODER),
-                        (build_language_encoder(), LANGUAGE_ENCODER), (decoder, DECODER)):
+    target = folder / subfolder if subfolder else folder
+    target.mkdir(parents=True, exist_ok=True)
+    inputs = {"tokens_len": tokens, "all_inputs": all_inputs,
+              "mask_type": TensorProto.FLOAT if language_mask == "float32" else TensorProto.BOOL}
+    decoder = build_decoder_a(**inputs) if layout == "A" else build_decoder_a2(**inputs)
+    language = build_hf_language_encoder(tokens) if language_contract == "hf" else \
+        build_language_encoder(tokens)
+    for model, name in ((build_image_encoder(), IMAGE_ENCODER), (language, LANGUAGE_ENCODER),
+                        (decoder, DECODER)):
         if external_data:
-            onnx.save(model, str(folder / name), save_as_external_data=True,
+            onnx.save(model, str(target / name), save_as_external_data=True,
                       all_tensors_to_one_file=True, location=name + ".data",
                       size_threshold=1024)
         else:
-            onnx.save(model, str(folder / name))
+            onnx.save(model, str(target / name))
     return folder
 
 
