@@ -105,3 +105,17 @@ def test_settings_dialog_and_qsettings_round_trip(qtbot, tmp_path):
     again = load_settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     assert again == chosen and isinstance(again.cache_mb, int) and isinstance(
         again.disk_cache, bool)
+
+
+def test_the_first_start_dialog_recommends_the_measured_variant_and_says_why(qtbot, tmp_path):
+    from sam3_canvas.models.store import ModelStore
+    store = ModelStore(tmp_path / "models")
+    cpu = ModelDialog(store, provider="cpu")
+    qtbot.addWidget(cpu)
+    assert cpu.variant.currentData() == "int8"
+    assert "(recommended)" in cpu.variant.currentText()
+    assert cpu.why.text().startswith("Recommended on CPU: int8.") and "docs/variants.md" in \
+        cpu.why.text()
+    gpu = ModelDialog(store, provider="directml")
+    qtbot.addWidget(gpu)
+    assert gpu.variant.currentData() == "fp32" and "DirectML" in gpu.why.text()
