@@ -1,0 +1,109 @@
+"""Mask PNGs as public sets store them: 0/255, 0/1, palette index, GrabCut trimaps, RGB;
+empty masks reported; overlapping instances kept from the per-instance files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sam3_canvas.app.datasets import export_project, import_into_project
+from sam3_canvas.app.document import Instance
+from sam3_canvas.app.project import Project
+from tests.faults.conftest import write_photo
+
+H, W = 60, 80
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    write_photo(folder / "a.jpg", W, H)
+    return folder
+
+
+def _truth():
+    mask = np.zeros((H, W), bool)
+    mask[10:40, 15:60] = True
+    mask[20:25, 30:35] = False  # a hole
+    return mask
+
+
+def _save(path, array, mode=None, palette=False):
+    image = Image.fromarray(array.astype(np.uint8) * 255).convert(mode) if mode else \
+        Image.fromarray(array)
+    if palette:
+        image = Image.fromarray(array.astype(np.uint8), "P")
+        image.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    image.save(path)
+
+
+LAYOUTS = {
+    "0/255": lambda m: (m.astype(np.uint8) * 255, None, False),
+    "0/1": lambda m: (m.astype(np.uint8), None, False),
+    "palette index 1": lambda m: (m.astype(np.uint8), None, True),
+    "GrabCut trimap (128 = uncertain)": lambda m: (np.where(m, 255, np.where(
+        np.roll(m, 2, axis=1), 128, 0)).astype(np.uint8), None, False),
+    "1-bit": lambda m: (m, "1", False),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_every_binary_mask_layout_imports_its_object(layout, photos, tmp_path):
+    truth = _truth()
+    array, mode, palette = LAYOUTS[layout](truth)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    _save(masks / "a_1_thing.png", array, mode, palette)
+    report = import_into_project(Project(photos), "png", masks)
+    assert not report.problems, report.problems
+    (inst,) = Project(photos).document(photos / "a.jpg").instances
+    assert np.array_equal(inst.mask(), truth), layout
+
+
+def test_an_rgb_mask_imports_too(photos, tmp_path):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    Image.fromarray(np.stack([_truth().astype(np.uint8) * 255] * 3, axis=2)).save(
+        masks / "a_1_thing.png")
+    import_into_project(Project(photos), "png", masks)
+    assert np.array_equal(Project(photos).document(photos / "a.jpg").instances[0].mask(),
+                          _truth())
+
+
+def test_an_empty_mask_is_a_problem_not_an_instance(photos, tmp_path):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    _save(masks / "a_1_thing.png", np.zeros((H, W), np.uint8))
+    report = import_into_project(Project(photos), "png", masks)
+    assert report.instances == 0 and "the mask is empty" in report.problems[0]
+
+
+def test_overlapping_instances_survive_the_png_round_trip(photos, tmp_path):
+    project = Project(photos)
+    doc = project.document(photos / "a.jpg")
+    under = np.zeros((H, W), bool)
+    under[5:50, 5:50] = True
+    over = np.zeros((H, W), bool)
+    over[20:55, 30:75] = True
+    doc.insert(Instance.from_mask(doc.next_id(), "under", under))
+    doc.insert(Instance.from_mask(doc.next_id(), "over", over))
+    project.save(doc)
+    export_project(project, "png", tmp_path / "out")
+    target = tmp_path / "copy"
+    write_photo(target / "a.jpg", W, H)
+    import_into_project(Project(target), "png", tmp_path / "out")
+    back = {i.label: i.mask() for i in Project(target).document(target / "a.jpg").instances}
+    assert np.array_equal(back["under"], under) and np.array_equal(back["over"], over)
+
+
+def test_an_instance_id_map_in_palette_form_with_void(photos, tmp_path):
+    """DAVIS / VOC SegmentationObject style: palette indices are object ids, 255 is void."""
+    ids = np.zeros((H, W), np.uint8)
+    ids[5:20, 5:30] = 1
+    ids[30:50, 40:70] = 2
+    ids[4, :] = 255
+    (tmp_path / "ds" / "instance_ids").mkdir(parents=True)
+    _save(tmp_path / "ds" / "instance_ids" / "a.png", ids, palette=True)
+    report = import_into_project(Project(photos), "png", tmp_path / "ds")
+    assert report.instances == 2 and not report.problems
