@@ -107,3 +107,48 @@ def test_an_instance_id_map_in_palette_form_with_void(photos, tmp_path):
     _save(tmp_path / "ds" / "instance_ids" / "a.png", ids, palette=True)
     report = import_into_project(Project(photos), "png", tmp_path / "ds")
     assert report.instances == 2 and not report.problems
+
+
+def _labelme_dataset(tmp_path, points):
+    import json
+    folder = tmp_path / "lm"
+    folder.mkdir(exist_ok=True)
+    (folder / "a.json").write_text(json.dumps(
+        {"shapes": [{"label": "thing", "points": points, "shape_type": "polygon"}],
+         "imagePath": "a.jpg", "imageWidth": W, "imageHeight": H}))
+    return folder
+
+
+def test_import_modes(photos, tmp_path):
+    from sam3_canvas.app.document import Instance as Inst
+    project = Project(photos)
+    doc = project.document(photos / "a.jpg")
+    mine = np.zeros((H, W), bool)
+    mine[50:58, 60:78] = True
+    doc.insert(Inst.from_mask(doc.next_id(), "made in the app", mine))
+    project.save(doc)
+    source = _labelme_dataset(tmp_path, [[10, 10], [40, 10], [40, 30]])
+
+    def labels():
+        return sorted(i.label for i in Project(photos).document(photos / "a.jpg").instances)
+
+    assert import_into_project(Project(photos), "labelme", source).instances == 1
+    again = import_into_project(Project(photos), "labelme", source)  # default: skip-existing
+    assert again.instances == 0 and again.skipped == 1
+    assert labels() == ["made in the app", "thing"]
+    import_into_project(Project(photos), "labelme", source, mode="append")
+    assert labels() == ["made in the app", "thing", "thing"]
+    source = _labelme_dataset(tmp_path, [[5, 5], [70, 5], [70, 50]])  # the dataset changed
+    replaced = import_into_project(Project(photos), "labelme", source, mode="replace")
+    assert replaced.replaced == 2 and replaced.instances == 1
+    assert labels() == ["made in the app", "thing"]
+    big = [i for i in Project(photos).document(photos / "a.jpg").instances if i.label == "thing"]
+    assert big[0].area > 1000
+
+
+def test_the_cli_says_when_nothing_was_imported(photos, tmp_path, capsys):
+    from sam3_canvas.cli import main
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["import", "--format", "labelme", str(empty), str(photos)]) == 2
+    assert "nothing was imported" in capsys.readouterr().err

@@ -46,6 +46,7 @@ class ImportReport:
     labels: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # per file / annotation: what was skipped
     skipped: int = 0  # instances an earlier import of the same source already brought in
+    replaced: int = 0  # instances of an earlier import removed by a "replace" import
 
     @property
     def instances(self) -> int:

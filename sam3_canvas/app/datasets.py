@@ -56,17 +56,37 @@ def _source_key(inst: Instance) -> tuple | None:
     return tuple(sorted((k, str(v)) for k, v in source.items()))
 
 
+#: what an import does with what an earlier import of the same dataset brought in
+IMPORT_MODES = {
+    "skip-existing": "skip the annotations already imported (a rerun adds only what is new)",
+    "replace": "replace the annotations an earlier import of the same files brought in",
+    "append": "add everything again, beside what is there",
+}
+
+
+def _file_key(inst: Instance) -> tuple | None:
+    source = inst.source or {}
+    if source.get("kind") != "import":
+        return None
+    return (source.get("format"), source.get("file"))
+
+
 def import_into_project(project: Project, fmt: str, source: str | Path,
-                        progress=None) -> ImportReport:
+                        progress=None, mode: str = "skip-existing") -> ImportReport:
     """Read a dataset and add its instances to the project's documents (saved at once).
 
-    Imported instances are appended after the ones already there. An instance that an earlier
-    import of the same file already brought in (same format, file and annotation) is skipped,
-    so running an import again, or after it was killed, never duplicates anything. Images of
-    another size than the dataset says, and images whose own annotation file cannot be read,
-    are reported and skipped (that file is left as it is)."""
+    Imported instances go after the ones already there. ``mode`` says what happens to what an
+    earlier import of the same dataset brought in (see ``IMPORT_MODES``): by default an
+    instance already imported (same format, file and annotation) is skipped, so running an
+    import again, or after it was killed, never duplicates anything; ``replace`` drops the
+    instances an earlier import of the same files made and imports them anew; ``append``
+    adds everything again. Instances made in the app are never touched. Images of another size
+    than the dataset says, and images whose own annotation file cannot be read, are reported
+    and skipped (that file is left as it is)."""
     if fmt not in formats.FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(formats.FORMATS)}")
+    if mode not in IMPORT_MODES:
+        raise ValueError(f"unknown import mode {mode!r}: choose one of {', '.join(IMPORT_MODES)}")
     report = formats.FORMATS[fmt].reader(source, project.folder)
     for name in report.labels:
         project.labels.add(name)
@@ -83,15 +103,22 @@ def import_into_project(project: Project, fmt: str, source: str | Path,
             report.problems.append(f"{imported.image_file}: the dataset says {imported.width} x "
                                    f"{imported.height}, the image is {doc.width} x {doc.height}")
             continue
+        removed = []
+        if mode == "replace":
+            files = {_file_key(i) for i in imported.instances} - {None}
+            removed = [i for i in doc.instances if _file_key(i) in files]
+            for inst in removed:
+                doc.remove(inst.id)
+            report.replaced += len(removed)
         present = {_source_key(i) for i in doc.instances} - {None}
         added = []
         for inst in imported.instances:
-            if _source_key(inst) in present:
+            if mode == "skip-existing" and _source_key(inst) in present:
                 report.skipped += 1
                 continue
             project.labels.add(inst.label)
             added.append(Instance(doc.next_id(), inst.label, inst.rle, inst.score, inst.source))
-        if added:
+        if added or removed:
             for inst in added:
                 doc.insert(inst)
             project.save(doc)

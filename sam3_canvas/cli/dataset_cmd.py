@@ -36,6 +36,11 @@ def add_parsers(sub, common) -> None:
                        description="Read COCO, YOLO-seg, VOC, labelme or mask PNGs into the "
                                    "folder's own annotation files, to refine them in the app.")
     i.add_argument("--format", "-f", required=True, choices=list(FORMATS))
+    i.add_argument("--mode", default="skip-existing",
+                   choices=["skip-existing", "replace", "append"],
+                   help="what to do with what an earlier import of the same dataset brought "
+                        "in: skip it (default: a rerun never duplicates), replace it, or add "
+                        "everything again")
     i.add_argument("source", type=Path, help="the dataset (a file or a folder)")
     i.add_argument("path", type=Path, help="the folder holding the images")
     i.set_defaults(run=run_import)
@@ -83,11 +88,18 @@ def run_import(args) -> int:
     project = _project(args.path)
     if not args.source.exists():
         raise DatasetCommandError(f"{args.source}: no such file or folder")
-    report = import_into_project(project, args.format, args.source)
+    report = import_into_project(project, args.format, args.source, mode=args.mode)
     for problem in report.problems:
         print(f"sam3-canvas: skipped: {problem}", file=sys.stderr)
     again = f", {report.skipped} already imported before" if report.skipped else ""
+    replaced = f", {report.replaced} from an earlier import replaced" if report.replaced else ""
     print(f"imported {report.instances} instances into {len(report.documents)} images of "
-          f"{args.path}{again}" +
+          f"{args.path}{again}{replaced}" +
           (f" ({len(report.problems)} problems)" if report.problems else ""))
-    return 2 if report.problems and not report.documents else 0
+    if report.instances == 0 and not report.skipped:
+        print(f"sam3-canvas: error: nothing was imported from {args.source}"
+              + (" (problems listed above)" if report.problems else
+                 f": is it a {args.format} dataset for the images in {args.path}?"),
+              file=sys.stderr)
+        return 2
+    return 0

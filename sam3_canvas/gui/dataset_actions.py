@@ -54,13 +54,17 @@ class DatasetActions:
         self.export_dataset("png", out, whole_folder)
 
     def ask_import(self) -> None:
+        """File > Import annotations: the dialog (not blocking), then the import."""
         if self.project is None:
+            self.statusBar().showMessage("Open a folder first (File > Open folder)", 8000)
             return
-        dialog = ImportDialog(self)
-        if dialog.exec() and dialog.source.text().strip():
-            self.import_dataset(dialog.format.currentData(), dialog.source.text().strip())
+        self.import_dialog = dialog = ImportDialog(self)
+        dialog.accepted.connect(lambda: dialog.source.text().strip() and self.import_dataset(
+            dialog.format.currentData(), dialog.source.text().strip(),
+            dialog.mode.currentData()))
+        dialog.open()
 
-    def import_dataset(self, fmt: str, source: str | Path) -> None:
+    def import_dataset(self, fmt: str, source: str | Path, mode: str = "skip-existing") -> None:
         if self.project is None:
             return
 
@@ -86,10 +90,13 @@ class DatasetActions:
                 except Sam3CanvasError as exc:
                     self._show_failure(image, str(exc))
             message = (f"imported {report.instances} instances into {len(report.documents)} "
-                       f"images")
+                       f"images" +
+                       (f"; {report.skipped} were imported before" if report.skipped else "") +
+                       (f"; {report.replaced} from an earlier import replaced"
+                        if report.replaced else ""))
             self.statusBar().showMessage(message, 15000)
             if report.problems:
                 self.tell("Imported, with problems",
                           message + "\n\n" + "\n".join(report.problems[:30]), warning=False)
 
-        run_import(self, self.project.folder, fmt, Path(source), done)
+        run_import(self, self.project.folder, fmt, Path(source), done, mode)

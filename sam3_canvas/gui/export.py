@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from ..annotations import formats
 from ..annotations.export_target import ExportRefused, inspect
 from ..annotations.polygons import DEFAULT_TOLERANCE
-from ..app.datasets import annotated_documents, export_documents, import_into_project
+from ..app.datasets import (IMPORT_MODES, annotated_documents, export_documents,
+                            import_into_project)
 from ..app.project import Project
 from .tasks import Task
 
@@ -197,8 +198,12 @@ class ImportDialog(QDialog):
         for widget in (self.source, file_button, folder_button):
             row.addWidget(widget)
         form.addRow("From", row)
-        form.addRow(QLabel("The annotations are added to this folder's images; instances "
-                           "already there are kept.", self))
+        self.mode = QComboBox(self)
+        for mode, text in IMPORT_MODES.items():
+            self.mode.addItem(text, mode)
+        form.addRow("Imported before", self.mode)
+        form.addRow(QLabel("The annotations are added to this folder's images; what you made "
+                           "in the app is always kept.", self))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
@@ -217,11 +222,12 @@ class ImportDialog(QDialog):
             self.source.setText(path)
 
 
-def run_import(window, folder: Path, fmt: str, source: Path, done: Callable):
+def run_import(window, folder: Path, fmt: str, source: Path, done: Callable,
+               mode: str = "skip-existing"):
     """Import on a thread into a Project of its own (the GUI's documents are not touched while
     it runs); ``done(report, error)`` then reloads what changed."""
 
     def work(task, progress):
-        return import_into_project(Project(folder), fmt, source, progress=progress)
+        return import_into_project(Project(folder), fmt, source, progress=progress, mode=mode)
 
     return run_in_background(window, "import", f"Importing {fmt}…", work, done)

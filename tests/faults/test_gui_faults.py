@@ -443,3 +443,28 @@ def test_settings_that_do_not_touch_the_model_do_not_reload_it(qtbot, make, fake
     window.settings_dialog.accept()
     assert window.segmenter is loaded and not window.model_loading
     assert window.worker.prefetch_depth == 5
+
+
+def test_file_import_asks_what_to_do_with_an_earlier_import(qtbot, make, photos, tmp_path):
+    import json as _json
+    source = tmp_path / "lm"
+    source.mkdir()
+    (source / "a.json").write_text(_json.dumps(
+        {"shapes": [{"label": "thing", "points": [[10, 10], [200, 10], [200, 150]],
+                     "shape_type": "polygon"}],
+         "imagePath": "a.jpg", "imageWidth": 320, "imageHeight": 240}))
+    window = make(None)
+    open_and_wait(qtbot, window, photos / "a.jpg", model=False)
+    for run, (expected, mode) in enumerate(((1, "skip-existing"), (1, "skip-existing"),
+                                            (2, "append"))):
+        window.last_import = None
+        window.ask_import()
+        dialog = window.import_dialog
+        dialog.format.setCurrentIndex(dialog.format.findData("labelme"))
+        dialog.source.setText(str(source))
+        dialog.mode.setCurrentIndex(dialog.mode.findData(mode))
+        dialog.accept()
+        qtbot.waitUntil(lambda: window.last_import is not None, timeout=20000)
+        assert len(window.editor.doc.instances) == expected, mode
+        if run == 1:  # the rerun skipped what the first import brought in, and said so
+            assert "1 were imported before" in window.statusBar().currentMessage()
