@@ -152,3 +152,21 @@ def test_the_cli_says_when_nothing_was_imported(photos, tmp_path, capsys):
     empty.mkdir()
     assert main(["import", "--format", "labelme", str(empty), str(photos)]) == 2
     assert "nothing was imported" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "voc"])
+def test_label_names_with_quotes_colons_and_accents_survive(fmt, photos, tmp_path):
+    import yaml
+    name = 'chat "noir": é'
+    project = Project(photos)
+    doc = project.document(photos / "a.jpg")
+    doc.insert(Instance.from_mask(doc.next_id(), name, _truth()))
+    project.save(doc)
+    export_project(project, fmt, tmp_path / "out")
+    if fmt == "yolo":  # what ultralytics reads: PyYAML's safe_load
+        data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text(encoding="utf-8"))
+        assert data["names"] == {0: name} and data["nc"] == 1
+    target = tmp_path / "copy"
+    write_photo(target / "a.jpg", W, H)
+    import_into_project(Project(target), fmt, tmp_path / "out")
+    assert [i.label for i in Project(target).document(target / "a.jpg").instances] == [name]

@@ -45,6 +45,26 @@ def voc_palette() -> list[int]:
     return palette
 
 
+def labelmap_text(names: list[str]) -> str:
+    """``labelmap.txt`` as CVAT and datumaro write it: ``name:r,g,b:parts:actions``, with each
+    class's colour in the VOC palette, so a name may hold colons and stays whole."""
+    palette = voc_palette()
+    lines = ["# label:color_rgb:parts:actions"]
+    for index, name in enumerate(names):
+        r, g, b = palette[3 * index: 3 * index + 3]
+        lines.append(f"{name}:{r},{g},{b}::")
+    return "\n".join(lines) + "\n"
+
+
+def labelmap_name(line: str) -> str:
+    """The class name of a labelmap line: the CVAT form ``name:r,g,b:parts:actions`` (the
+    name is what comes before the last three colons) or a bare name per line."""
+    line = line.rstrip("\n")
+    if line.count(":") >= 3:
+        return line.rsplit(":", 3)[0].strip()
+    return line.strip()
+
+
 def _png(array: np.ndarray) -> bytes:
     image = Image.fromarray(array.astype(np.uint8), "P")
     image.putpalette(voc_palette())
@@ -89,7 +109,7 @@ def export_voc(docs: list[Document], labels: LabelSet, out: str | Path, images_d
             progress(report.images)
     atomic_write_text(tmp / "ImageSets" / "Segmentation" / "default.txt",
                       "\n".join(Path(d.image_file).stem for d in docs) + "\n")
-    atomic_write_text(tmp / "labelmap.txt", "\n".join(["background"] + labels.names) + "\n")
+    atomic_write_text(tmp / "labelmap.txt", labelmap_text(["background"] + labels.names))
     return report
 
 
@@ -97,8 +117,8 @@ def _class_names(folder: Path) -> list[str]:
     for name in ("labelmap.txt", "class_names.txt", "labels.txt"):
         path = folder / name
         if path.is_file():
-            names = [line.split(":")[0].strip() for line in path.read_text().splitlines()
-                     if line.strip() and not line.startswith("#")]
+            names = [labelmap_name(line) for line in path.read_text(encoding="utf-8")
+                     .splitlines() if line.strip() and not line.startswith("#")]
             return names if names and names[0] in ("background", "_background_") else \
                 ["background"] + names
     return VOC_CLASSES

@@ -9,11 +9,11 @@ image files, found by stem in the images folder.
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from ..app.document import Document, Instance
 from ..engine.errors import ImageLoadError
@@ -51,33 +51,39 @@ def export_yolo(docs: list[Document], labels: LabelSet, out: str | Path, images_
         report.images += 1
         if progress:
             progress(report.images)
-    names = "\n".join(f"  {i}: {_yaml_string(n)}" for i, n in enumerate(labels.names))
-    atomic_write_text(tmp / "data.yaml", f"path: .\ntrain: images\nval: images\n"
-                                         f"nc: {len(labels)}\nnames:\n{names}\n")
+    atomic_write_text(tmp / "data.yaml", data_yaml(labels.names))
     atomic_write_text(tmp / "classes.txt", "\n".join(labels.names) + "\n")
     return report
 
 
-def _yaml_string(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_ .-]+", name) and not name[0].isspace() \
-        else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def data_yaml(names: list[str]) -> str:
+    """``data.yaml`` as ultralytics reads it, written by PyYAML so any name (quotes, colons,
+    accents) reads back the same in every YAML reader."""
+    return yaml.safe_dump({"path": ".", "train": "images", "val": "images", "nc": len(names),
+                           "names": dict(enumerate(names))}, allow_unicode=True,
+                          sort_keys=False)
 
 
 def read_names(folder: Path) -> list[str]:
     """Class names from ``data.yaml`` (a list or an index map) or ``classes.txt``."""
     yaml_path = folder / "data.yaml"
     if yaml_path.is_file():
-        text = yaml_path.read_text(encoding="utf-8")
-        block = re.search(r"^names:[ \t]*(.*?)(?=^\S|\Z)", text, re.S | re.M)
-        if block:
-            inline = block.group(1).strip()
-            if inline.startswith("["):
-                return [n.strip().strip("'\"") for n in inline.strip("[]").split(",") if n.strip()]
-            entries = re.findall(r"^\s+(?:(\d+):\s*|-\s*)(.+?)\s*$", block.group(1), re.M)
-            return [value.strip().strip("'\"") for _, value in entries]
+        try:
+            data = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError, OSError):
+            data = {}
+        names = data.get("names") if isinstance(data, dict) else None
+        if isinstance(names, dict):
+            try:
+                return [str(names[k]) for k in sorted(names, key=int)]
+            except (TypeError, ValueError):
+                return [str(v) for v in names.values()]
+        if isinstance(names, list):
+            return [str(n) for n in names]
     classes = folder / "classes.txt"
     if classes.is_file():
-        return [line.strip() for line in classes.read_text().splitlines() if line.strip()]
+        return [line.strip() for line in classes.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
     return []
 
 
