@@ -170,3 +170,45 @@ def test_label_names_with_quotes_colons_and_accents_survive(fmt, photos, tmp_pat
     write_photo(target / "a.jpg", W, H)
     import_into_project(Project(target), fmt, tmp_path / "out")
     assert [i.label for i in Project(target).document(target / "a.jpg").instances] == [name]
+
+
+@pytest.mark.parametrize("fmt, options", [("yolo", {"copy_images": True}), ("voc", {}),
+                                          ("labelme", {}), ("png", {}), ("coco", {})])
+def test_images_sharing_a_stem_never_overwrite_each_other(fmt, options, tmp_path):
+    folder = tmp_path / "photos"
+    write_photo(folder / "a.jpg", W, H, seed=1)
+    write_photo(folder / "a.png", W, H, seed=2)
+    project = Project(folder)
+    boxes = {"a.jpg": (5, 20), "a.png": (40, 70)}
+    for name, (x0, x1) in boxes.items():
+        doc = project.document(folder / name)
+        mask = np.zeros((H, W), bool)
+        mask[10:30, x0:x1] = True
+        doc.insert(Instance.from_mask(doc.next_id(), name.replace(".", "-"), mask))
+        project.save(doc)
+    export_project(project, fmt, tmp_path / "out", **options)
+    target = tmp_path / "copy"
+    write_photo(target / "a.jpg", W, H, seed=1)
+    write_photo(target / "a.png", W, H, seed=2)
+    report = import_into_project(Project(target), fmt, tmp_path / "out")
+    assert not report.problems, report.problems
+    for name, (x0, x1) in boxes.items():
+        (inst,) = Project(target).document(target / name).instances
+        ys, xs = np.nonzero(inst.mask())
+        assert abs(xs.min() - x0) <= 1 and abs(xs.max() - (x1 - 1)) <= 1, (fmt, name)
+
+
+def test_one_image_of_two_sharing_a_stem_exports_under_its_own_name(tmp_path):
+    from sam3_canvas.app.datasets import export_documents
+    folder = tmp_path / "photos"
+    write_photo(folder / "a.jpg", W, H, seed=1)
+    write_photo(folder / "a.png", W, H, seed=2)
+    project = Project(folder)
+    doc = project.document(folder / "a.png")
+    doc.insert(Instance.from_mask(doc.next_id(), "thing", _truth()))
+    project.save(doc)
+    export_documents(project, [doc], "voc", tmp_path / "out")  # "this image only"
+    assert (tmp_path / "out" / "SegmentationObject" / "a_png.png").is_file()
+    import_into_project(Project(folder), "voc", tmp_path / "out", mode="append")
+    assert len(Project(folder).document(folder / "a.png").instances) == 2
+    assert Project(folder).document(folder / "a.jpg").instances == []

@@ -21,36 +21,100 @@ from ..fsutil import atomic_write_text
 from . import rle as rle_codec
 from .dataset import ExportReport, ImportReport, checked_size, find_image, outline
 from .polygons import DEFAULT_TOLERANCE, check_points, polygons_to_mask
+from .rasterisers import COCO
 
 ANNOTATIONS = "annotations.json"
 
 
+def _coco_source(inst) -> dict:
+    source = inst.source or {}
+    return source if source.get("kind") == "import" and source.get("format") == "coco" else {}
+
+
+class _Ids:
+    """Ids kept from an imported COCO file where they are unambiguous, new ones after them."""
+
+    def __init__(self):
+        self.used: set[int] = set()
+        self.pending: list = []
+
+    def keep(self, wanted) -> int | None:
+        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0 and \
+                wanted not in self.used:
+            self.used.add(wanted)
+            return wanted
+        return None
+
+    def new(self) -> int:
+        value = max(self.used, default=0) + 1
+        self.used.add(value)
+        return value
+
+
+def _shared(values) -> object:
+    """The one value all of ``values`` have, or None."""
+    found = set(values)
+    return found.pop() if len(found) == 1 else None
+
+
 def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
                 polygons: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-                copy_images: bool = False, progress=None) -> ExportReport:
+                copy_images: bool = False, progress=None, min_part_px: int = 1) -> ExportReport:
+    """``annotations.json``. What an imported COCO file said is kept: image, category and
+    annotation ids (where unambiguous), ``iscrowd`` (crowd regions stay RLE) and
+    ``supercategory``. Polygon ``area`` and ``bbox`` are those of the polygons as
+    pycocotools reads them; coordinates are clamped to the image."""
     report = ExportReport(Path(out))
     for doc in docs:
         for inst in doc.instances:
             labels.add(inst.label)
-    categories = [{"id": labels.class_id(n), "name": n, "supercategory": ""} for n in labels.names]
+    category_ids, categories = _Ids(), {}
+    for name in labels.names:
+        sources = [_coco_source(i) for d in docs for i in d.instances if i.label == name]
+        wanted = _shared(s.get("category_id") for s in sources) if sources and \
+            all(s for s in sources) else None
+        categories[name] = {"id": category_ids.keep(wanted), "name": name,
+                            "supercategory": str(_shared(s.get("supercategory", "")
+                                                         for s in sources if s) or "")}
+    for entry in categories.values():
+        entry["id"] = entry["id"] or category_ids.new()
+    image_ids, annotation_ids = _Ids(), _Ids()
+    kept_image = {}
+    for doc in docs:
+        sources = [_coco_source(i) for i in doc.instances]
+        wanted = _shared(s.get("image_id") for s in sources) if sources and all(sources) \
+            else None
+        kept_image[doc.image_file] = image_ids.keep(wanted)
+    kept_ann = {(doc.image_file, inst.id): annotation_ids.keep(_coco_source(inst).get("id"))
+                for doc in docs for inst in doc.instances}
     images, annotations = [], []
     tmp = Path(out)  # a staging folder: formats.export moves it into place
-    for image_id, doc in enumerate(docs, 1):
+    for doc in docs:
+        image_id = kept_image[doc.image_file] or image_ids.new()
         images.append({"id": image_id, "file_name": doc.image_file, "width": doc.width,
                        "height": doc.height})
         if copy_images:
             (tmp / "images").mkdir(exist_ok=True)
             shutil.copy2(images_dir / doc.image_file, tmp / "images" / doc.image_file)
         for inst in doc.instances:
-            entry = {"id": len(annotations) + 1, "image_id": image_id,
-                     "category_id": labels.class_id(inst.label), "iscrowd": 0,
-                     "area": inst.area, "bbox": list(inst.bbox)}
+            crowd = int(_coco_source(inst).get("iscrowd", 0) or 0)
+            entry = {"id": kept_ann[(doc.image_file, inst.id)] or annotation_ids.new(),
+                     "image_id": image_id, "category_id": categories[inst.label]["id"],
+                     "iscrowd": 1 if crowd else 0, "area": inst.area, "bbox": list(inst.bbox)}
             if inst.score is not None:
                 entry["score"] = inst.score
-            if polygons:
-                found = outline(doc, inst, tolerance, report, too_small="written as RLE")
-                entry["segmentation"] = [[round(float(v), 2) for v in p.reshape(-1)]
-                                         for p in found.parts] if found.parts else inst.rle
+            if polygons and not crowd:  # crowd regions are RLE in COCO
+                found = outline(doc, inst, tolerance, report, COCO, min_part_px,
+                                too_small="written as RLE")
+                if found.parts:
+                    written = [np.round(np.clip(p, 0, [doc.width, doc.height]), 2)
+                               for p in found.parts]
+                    entry["segmentation"] = [p.reshape(-1).tolist() for p in written]
+                    # area and bbox of what was written, as pycocotools reads it back
+                    entry["area"], entry["bbox"] = rle_codec.merged_polygons(
+                        written, doc.height, doc.width)
+                else:
+                    entry["segmentation"] = inst.rle
             else:
                 entry["segmentation"] = inst.rle
             annotations.append(entry)
@@ -61,7 +125,7 @@ def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_
     data = {"info": {"description": "exported by sam3-canvas",
                      "date_created": time.strftime("%Y-%m-%d")},
             "licenses": [], "images": images, "annotations": annotations,
-            "categories": categories}
+            "categories": sorted(categories.values(), key=lambda c: c["id"])}
     atomic_write_text(tmp / ANNOTATIONS, json.dumps(data))
     return report
 
@@ -73,6 +137,8 @@ def import_coco(path: str | Path, images_dir: Path) -> ImportReport:
         data = json.loads(path.read_text(encoding="utf-8"))
         images = {int(i["id"]): i for i in data["images"]}
         categories = {int(c["id"]): str(c["name"]) for c in data.get("categories", [])}
+        supercategories = {int(c["id"]): str(c.get("supercategory") or "")
+                           for c in data.get("categories", [])}
         annotations = data.get("annotations", [])
         if not isinstance(annotations, list):
             raise TypeError("'annotations' is not a list")
@@ -118,7 +184,9 @@ def import_coco(path: str | Path, images_dir: Path) -> ImportReport:
             report.problems.append(f"{where}: the mask is empty")
             continue
         source = {"kind": "import", "format": "coco", "file": path.name, "id": ann.get("id"),
-                  "iscrowd": int(ann.get("iscrowd", 0))}
+                  "iscrowd": 1 if ann.get("iscrowd") in (1, True, "1") else 0,
+                  "image_id": ann.get("image_id"), "category_id": ann.get("category_id"),
+                  "supercategory": supercategories.get(ann.get("category_id"), "")}
         doc.insert(Instance(doc.next_id(), label, rle_codec.encode(mask),
                             score=ann.get("score"), source=source))
     report.documents = list(docs.values())

@@ -21,6 +21,21 @@ class DatasetError(Sam3CanvasError):
 
 
 @dataclass
+class Losses:
+    """What a polygon format's readers will not draw, over a whole export."""
+
+    parts: int = 0
+    holes: int = 0
+    pixels: int = 0
+    instances: int = 0  # instances outlined
+    iou_sum: float = 0.0
+
+    @property
+    def mean_iou(self) -> float:
+        return self.iou_sum / self.instances if self.instances else 1.0
+
+
+@dataclass
 class ExportReport:
     folder: Path
     images: int = 0
@@ -28,6 +43,7 @@ class ExportReport:
     warnings: list[str] = field(default_factory=list)  # per instance: what the format lost
     unreadable: int = 0  # annotation files left out because they cannot be read
     outcome: object = None  # export_target.Outcome: what a previous export there lost
+    lost: Losses = field(default_factory=Losses)  # polygon formats: what the readers lose
 
     def replaced_note(self) -> str:
         """One line on the previous export this one replaced, or ""."""
@@ -54,32 +70,79 @@ class ImportReport:
 
 
 def outline(doc: Document, inst, tolerance: float, report: ExportReport,
+            consumer, min_part_px: int = 1, joined: bool = False,
             too_small: str = "left out"):
-    """The instance's polygons for a polygon format; what the outline loses (holes too small
-    to draw, or the whole instance) is added to the report's warnings, per instance."""
+    """The instance's polygons for a polygon format's readers (``consumer``); what those
+    readers will not draw (parts, holes, pixels) is added to the report's warnings, per
+    instance, with the counts in ``report.lost``."""
     from .polygons import mask_to_polygons
 
-    found = mask_to_polygons(inst.mask(), tolerance)
+    found = mask_to_polygons(inst.mask(), tolerance, consumer, min_part_px, joined)
+    where = f"{doc.image_file} instance {inst.id} ({inst.label})"
     if not found.parts:
-        report.warnings.append(f"{doc.image_file} instance {inst.id}: too small for a polygon, "
-                               f"{too_small}")
-    elif found.holes > found.holes_kept:
-        report.warnings.append(f"{doc.image_file} instance {inst.id} ({inst.label}): "
-                               f"{found.holes - found.holes_kept} of {found.holes} holes too "
-                               "small for a polygon, filled")
+        report.warnings.append(f"{where}: too small for a polygon, {too_small}")
+        report.lost.parts += found.parts_found
+        return found
+    said = []
+    if found.lost_parts:
+        sizes = ", ".join(str(s) for s in sorted(found.lost_parts, reverse=True)[:5])
+        said.append(f"{len(found.lost_parts)} of {found.parts_found} separate parts lost "
+                    f"({sizes} px)")
+    if found.filled_holes:
+        sizes = ", ".join(str(s) for s in sorted(found.filled_holes, reverse=True)[:5])
+        said.append(f"{len(found.filled_holes)} of {found.holes} holes filled ({sizes} px)")
+    if said:
+        report.warnings.append(f"{where}: {'; '.join(said)} (IoU {found.iou:.3f} as "
+                               f"{consumer.name} draws it)")
+    report.lost.parts += len(found.lost_parts)
+    report.lost.holes += len(found.filled_holes)
+    report.lost.pixels += found.lost_px
+    report.lost.instances += 1
+    report.lost.iou_sum += found.iou
     return found
+
+
+def unique_stems(docs: list[Document], images_dir: Path | None = None) -> dict[str, str]:
+    """A file stem per image for formats that name their files by stem (YOLO, VOC, labelme,
+    mask PNGs), so that two images sharing a stem never overwrite each other's annotations:
+    of the images in the folder that share a stem, the first by name (``a.jpg``) keeps it,
+    the others get ``<stem>_<ext>`` (``a_png``). ``find_image`` reads them back the same way."""
+    names = {d.image_file for d in docs}
+    if images_dir is not None and Path(images_dir).is_dir():
+        names |= {p.name for p in Path(images_dir).iterdir() if p.suffix.lower()
+                  in IMAGE_SUFFIXES}
+    first: dict[str, str] = {}
+    for name in sorted(names, key=lambda n: (n.lower(), n)):
+        first.setdefault(Path(name).stem, name)
+    out = {}
+    for doc in docs:
+        path = Path(doc.image_file)
+        out[doc.image_file] = path.stem if first[path.stem] == doc.image_file else \
+            f"{path.stem}_{path.suffix.lstrip('.').lower()}"
+    return out
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
 def find_image(folder: Path, name: str) -> Path | None:
     """The image called ``name`` in ``folder`` (by file name, or by stem with any image
-    suffix, as YOLO and VOC refer to images)."""
+    suffix, as YOLO and VOC refer to images; or by a stem ``unique_stems`` made, such as
+    ``a_png`` for ``a.png``)."""
     candidate = folder / Path(name).name
     if candidate.is_file():
         return candidate
     stem = Path(name).stem
-    for suffix in IMAGE_SUFFIXES:
-        for variant in (suffix, suffix.upper()):
-            path = folder / f"{stem}{variant}"
+    same_stem = sorted((p for p in folder.glob(f"{_glob_escape(stem)}.*")
+                        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+                       key=lambda p: (p.name.lower(), p.name))
+    if same_stem:
+        return same_stem[0]  # the one unique_stems gave the bare stem
+    base, _, ext = stem.rpartition("_")
+    if base and f".{ext}" in IMAGE_SUFFIXES:
+        for variant in (ext, ext.upper()):
+            path = folder / f"{base}.{variant}"
             if path.is_file():
                 return path
     return None

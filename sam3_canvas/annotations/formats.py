@@ -41,7 +41,7 @@ FORMATS: dict[str, Format] = {
 
 def export(fmt: str, docs, labels, out: Path, images_dir: Path, polygons: bool = False,
            tolerance: float | None = None, copy_images: bool = False, progress=None,
-           beside: bool = False):
+           beside: bool = False, min_part_px: int = 1):
     """Write ``docs`` as a dataset in ``out`` (see ``export_target``: a folder holding files
     that are not a previous export of ours is refused unless ``beside``). ``progress(n)``
     after each image; an exception it raises cancels the export and leaves ``out`` as it was."""
@@ -56,16 +56,18 @@ def export(fmt: str, docs, labels, out: Path, images_dir: Path, polygons: bool =
         if fmt == "coco":
             report = coco.export_coco(docs, labels, tmp, images_dir, polygons=polygons,
                                       tolerance=tolerance, copy_images=copy_images,
-                                      progress=progress)
+                                      progress=progress, min_part_px=min_part_px)
         elif fmt == "yolo":
             report = yolo.export_yolo(docs, labels, tmp, images_dir, tolerance, copy_images,
-                                      progress)
+                                      progress, min_part_px)
         elif fmt == "voc":
             report = voc.export_voc(docs, labels, tmp, images_dir, copy_images, progress)
         elif fmt == "labelme":
-            report = labelme.export_labelme(docs, labels, tmp, images_dir, tolerance, progress)
+            report = labelme.export_labelme(docs, labels, tmp, images_dir, tolerance, progress,
+                                            min_part_px)
         else:
-            summary = mask_export.export_masks(docs, labels, tmp, progress=progress)
+            summary = mask_export.export_masks(docs, labels, tmp, progress=progress,
+                                               images_dir=images_dir)
             report = ExportReport(tmp, summary.images, summary.instances)
     report.folder = Path(out)
     report.outcome = outcome

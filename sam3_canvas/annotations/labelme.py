@@ -14,7 +14,6 @@ import json
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..app.document import Document, Instance
@@ -23,26 +22,30 @@ from ..engine.images import read_pixels
 from ..app.labels import IGNORED_NAMES, LabelSet
 from ..fsutil import atomic_write_text
 from . import rle as rle_codec
-from .dataset import ExportReport, ImportReport, checked_size, find_image, outline
-from .polygons import DEFAULT_TOLERANCE, check_points, polygons_to_mask
+from .dataset import ExportReport, ImportReport, checked_size, find_image, outline, unique_stems
+from .polygons import DEFAULT_TOLERANCE, check_points
+from .rasterisers import LABELME, labelme_circle, labelme_fill, labelme_rectangle
 
 LABELME_VERSION = "5.5.0"
 
 
 def export_labelme(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
-                   tolerance: float = DEFAULT_TOLERANCE, progress=None) -> ExportReport:
+                   tolerance: float = DEFAULT_TOLERANCE, progress=None,
+                   min_part_px: int = 1) -> ExportReport:
     out = Path(out)
     report = ExportReport(out)
     tmp = Path(out)  # a staging folder: formats.export moves it into place
+    stems = unique_stems(docs, images_dir)
     for doc in docs:
         shapes = []
         for inst in doc.instances:
             labels.add(inst.label)
-            found = outline(doc, inst, tolerance, report)
+            found = outline(doc, inst, tolerance, report, LABELME, min_part_px)
             if not found.parts:
                 continue
             group = inst.id if len(found.parts) > 1 else None
             for part in found.parts:
+                part = np.clip(part, 0, [doc.width - 1, doc.height - 1])
                 shapes.append({"label": inst.label,
                                "points": [[round(float(x), 2), round(float(y), 2)]
                                           for x, y in part],
@@ -53,7 +56,7 @@ def export_labelme(docs: list[Document], labels: LabelSet, out: str | Path, imag
         data = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes,
                 "imagePath": image_path, "imageData": None,
                 "imageHeight": doc.height, "imageWidth": doc.width}
-        atomic_write_text(tmp / f"{Path(doc.image_file).stem}.json", json.dumps(data, indent=1))
+        atomic_write_text(tmp / f"{stems[doc.image_file]}.json", json.dumps(data, indent=1))
         report.images += 1
         if progress:
             progress(report.images)
@@ -123,25 +126,19 @@ def import_labelme(folder: str | Path, images_dir: Path | None = None) -> Import
 def _shape_mask(shape: dict, width: int, height: int) -> np.ndarray:
     kind = shape.get("shape_type") or "polygon"
     points = check_points(shape.get("points") or [], width, height).reshape(-1, 2)
+    # drawn as labelme's own shape_to_mask draws them (PIL, outline and fill)
     if kind == "polygon":
         if len(points) < 3:
             raise ValueError(f"a polygon needs at least three points, it has {len(points)}")
-        return polygons_to_mask([points], width, height)
+        return labelme_fill([points], height, width)
     if kind == "rectangle":
         if len(points) != 2:
             raise ValueError("a rectangle needs two points")
-        x1, x2 = sorted(points[:, 0])
-        y1, y2 = sorted(points[:, 1])
-        corners = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
-        return polygons_to_mask([corners], width, height)
+        return labelme_rectangle(points, height, width)
     if kind == "circle":
         if len(points) != 2:
             raise ValueError("a circle needs two points")
-        mask = np.zeros((height, width), np.uint8)
-        (cx, cy), edge = points[0], points[1]
-        radius = float(np.hypot(*(edge - points[0])))
-        cv2.circle(mask, (int(round(cx - 0.5)), int(round(cy - 0.5))), int(round(radius)), 1, -1)
-        return mask.astype(bool)
+        return labelme_circle(points, height, width)
     if kind == "mask":
         if shape.get("mask") is None or len(points) != 2:
             raise ValueError("a mask shape needs its PNG and two corner points")

@@ -26,6 +26,7 @@ from PIL import Image
 from ..app.document import Document
 from ..app.labels import LabelSet
 from ..fsutil import atomic_write_bytes, atomic_write_text
+from .dataset import unique_stems
 from .mask_png import save_mask_png
 
 
@@ -57,7 +58,8 @@ def label_maps(doc: Document, labels: LabelSet) -> tuple[np.ndarray, np.ndarray]
 
 
 def export_masks(documents: Iterable[Document], labels: LabelSet, out: str | Path,
-                 progress: Callable[[int], None] | None = None) -> ExportSummary:
+                 progress: Callable[[int], None] | None = None,
+                 images_dir: Path | None = None) -> ExportSummary:
     out = Path(out)
     docs = list(documents)
     for doc in docs:
@@ -69,8 +71,9 @@ def export_masks(documents: Iterable[Document], labels: LabelSet, out: str | Pat
         (out / sub).mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "classes.txt", "\n".join(labels.names) + "\n")
     count = 0
+    stems = unique_stems(docs, images_dir)
     for n, doc in enumerate(docs, 1):
-        stem = Path(doc.image_file).stem
+        stem = stems[doc.image_file]
         for inst in doc.instances:
             save_mask_png(out / "instances" / f"{stem}_{inst.id}_{_safe(inst.label)}.png",
                           inst.mask())

@@ -105,3 +105,14 @@ def _compressed(rle: dict) -> dict:
         height, width = rle["size"]
         return mask_utils.frPyObjects(rle, height, width)
     return rle
+
+
+def merged_polygons(parts, height: int, width: int) -> tuple[int, list[float]]:
+    """(area, [x, y, w, h]) of COCO polygons as pycocotools reads them (what COCO's own
+    tools report for a polygon annotation)."""
+    flat = [np.asarray(p, dtype=np.float64).reshape(-1).tolist() for p in parts
+            if np.asarray(p).size >= 6]
+    if not flat:
+        return 0, [0.0, 0.0, 0.0, 0.0]
+    merged = mask_utils.merge(mask_utils.frPyObjects(flat, height, width))
+    return int(mask_utils.area(merged)), [float(v) for v in mask_utils.toBbox(merged)]

@@ -23,7 +23,7 @@ from ..engine.images import read_pixels
 from ..app.labels import LabelSet
 from ..fsutil import atomic_write_bytes, atomic_write_text
 from . import rle as rle_codec
-from .dataset import ExportReport, ImportReport, find_image, new_document
+from .dataset import ExportReport, ImportReport, find_image, new_document, unique_stems
 
 VOC_CLASSES = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
                "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person",
@@ -84,6 +84,7 @@ def export_voc(docs: list[Document], labels: LabelSet, out: str | Path, images_d
     tmp = Path(out)  # a staging folder: formats.export moves it into place
     for sub in ("SegmentationClass", "SegmentationObject", "ImageSets/Segmentation"):
         (tmp / sub).mkdir(parents=True)
+    stems = unique_stems(docs, images_dir)
     for doc in docs:
         classes = np.zeros((doc.height, doc.width), np.uint8)
         objects = np.zeros((doc.height, doc.width), np.uint8)
@@ -97,18 +98,19 @@ def export_voc(docs: list[Document], labels: LabelSet, out: str | Path, images_d
             covered |= mask
             classes[mask] = labels.class_id(inst.label)
             objects[mask] = number
-        stem = Path(doc.image_file).stem
+        stem = stems[doc.image_file]
         atomic_write_bytes(tmp / "SegmentationClass" / f"{stem}.png", _png(classes))
         atomic_write_bytes(tmp / "SegmentationObject" / f"{stem}.png", _png(objects))
         if copy_images:
             (tmp / "JPEGImages").mkdir(exist_ok=True)
-            shutil.copy2(images_dir / doc.image_file, tmp / "JPEGImages" / doc.image_file)
+            shutil.copy2(images_dir / doc.image_file,
+                         tmp / "JPEGImages" / f"{stem}{Path(doc.image_file).suffix}")
         report.images += 1
         report.instances += len(doc.instances)
         if progress:
             progress(report.images)
     atomic_write_text(tmp / "ImageSets" / "Segmentation" / "default.txt",
-                      "\n".join(Path(d.image_file).stem for d in docs) + "\n")
+                      "\n".join(stems[d.image_file] for d in docs) + "\n")
     atomic_write_text(tmp / "labelmap.txt", labelmap_text(["background"] + labels.names))
     return report
 

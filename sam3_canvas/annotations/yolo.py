@@ -20,34 +20,45 @@ from ..engine.errors import ImageLoadError
 from ..app.labels import LabelSet
 from ..fsutil import atomic_write_text
 from . import rle as rle_codec
-from .dataset import ExportReport, ImportReport, find_image, new_document, outline
+from .dataset import (ExportReport, ImportReport, find_image, new_document, outline,
+                      unique_stems)
 from .polygons import DEFAULT_TOLERANCE, bridge_parts, polygons_to_mask
+from .rasterisers import ULTRALYTICS, ultralytics_fill
 
 
 def export_yolo(docs: list[Document], labels: LabelSet, out: str | Path, images_dir: Path,
                 tolerance: float = DEFAULT_TOLERANCE, copy_images: bool = False,
-                progress=None) -> ExportReport:
+                progress=None, min_part_px: int = 1) -> ExportReport:
     report = ExportReport(Path(out))
     for doc in docs:
         for inst in doc.instances:
             labels.add(inst.label)
     tmp = Path(out)  # a staging folder: formats.export moves it into place
     (tmp / "labels").mkdir()
+    stems = unique_stems(docs, images_dir)
     for doc in docs:
+        stem = stems[doc.image_file]
         lines = []
         for inst in doc.instances:
-            ring = bridge_parts(outline(doc, inst, tolerance, report).parts)
+            found = outline(doc, inst, tolerance, report, ULTRALYTICS, min_part_px, joined=True)
+            ring = bridge_parts(found.parts)
             if ring is None:
                 continue
-            xy = ring / np.array([doc.width, doc.height], dtype=np.float64)
+            # pixel centres + 0.5: ultralytics truncates the denormalised value to the centre
+            xy = (ring + ULTRALYTICS.offset) / np.array([doc.width, doc.height], np.float64)
             coords = " ".join(f"{v:.6f}" for v in np.clip(xy, 0.0, 1.0).reshape(-1))
             lines.append(f"{labels.class_id(inst.label) - 1} {coords}")
             report.instances += 1
-        atomic_write_text(tmp / "labels" / f"{Path(doc.image_file).stem}.txt",
+        atomic_write_text(tmp / "labels" / f"{stem}.txt",
                           "\n".join(lines) + ("\n" if lines else ""))
         if copy_images:
             (tmp / "images").mkdir(exist_ok=True)
-            shutil.copy2(images_dir / doc.image_file, tmp / "images" / doc.image_file)
+            shutil.copy2(images_dir / doc.image_file,
+                         tmp / "images" / f"{stem}{Path(doc.image_file).suffix}")
+        elif stem != Path(doc.image_file).stem:
+            report.warnings.append(f"{doc.image_file} shares its stem with another image: its "
+                                   f"labels are labels/{stem}.txt; ultralytics pairs labels "
+                                   "with images by stem, so export with --copy-images")
         report.images += 1
         if progress:
             progress(report.images)
@@ -131,8 +142,8 @@ def import_yolo(folder: str | Path, images_dir: Path) -> ImportReport:
                 report.problems.append(f"{where}: a polygon needs at least three points")
                 continue
             ring = coords.reshape(-1, 2) * np.array([doc.width, doc.height])
-            try:
-                mask = polygons_to_mask([ring], doc.width, doc.height)
+            try:  # as ultralytics reads it: denormalised, int32, cv2.fillPoly
+                mask = polygons_to_mask([ring], doc.width, doc.height, ultralytics_fill)
             except ValueError as exc:
                 report.problems.append(f"{where}: {exc}")
                 continue

@@ -11,7 +11,7 @@ from typing import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QMessageBox, QProgressDialog, QPushButton)
+                               QMessageBox, QProgressDialog, QPushButton, QSpinBox)
 
 from ..annotations import formats
 from ..annotations.export_target import ExportRefused, inspect
@@ -80,6 +80,12 @@ class ExportDialog(QDialog):
         self.tolerance.setSuffix(" px")
         self.tolerance.setValue(DEFAULT_TOLERANCE)
         form.addRow("Polygon tolerance", self.tolerance)
+        self.min_part = QSpinBox(self)
+        self.min_part.setRange(1, 100000)
+        self.min_part.setSuffix(" px")
+        self.min_part.setToolTip("Separate parts smaller than this are left out of polygons "
+                                 "(and counted in the export's notes); 1 keeps every pixel.")
+        form.addRow("Smallest part", self.min_part)
         self.copy_images = QCheckBox("copy the images into the dataset", self)
         form.addRow("", self.copy_images)
         row = QHBoxLayout()
@@ -105,6 +111,7 @@ class ExportDialog(QDialog):
         self.polygons.setEnabled(fmt.name == "coco")
         self.tolerance.setEnabled(fmt.polygons or (fmt.name == "coco" and
                                                    self.polygons.isChecked()))
+        self.min_part.setEnabled(self.tolerance.isEnabled())
         self.copy_images.setEnabled(fmt.name in ("coco", "yolo", "voc"))
         if self.photos is not None and self.out.text() in ("", self._suggested):
             self._suggested = str(self.photos.parent / f"{self.photos.name}-{fmt.name}")
@@ -123,6 +130,7 @@ class ExportDialog(QDialog):
                 "whole_folder": self.scope.currentData() == "folder",
                 "polygons": self.polygons.isChecked() and fmt == "coco",
                 "tolerance": self.tolerance.value(),
+                "min_part_px": self.min_part.value(),
                 "copy_images": self.copy_images.isChecked() and self.copy_images.isEnabled()}
 
 
@@ -172,6 +180,9 @@ def run_export(window, project: Project, editor, fmt: str, out: Path, whole_fold
                    f"{fmt} to {report.folder}")
         if report.replaced_note():
             message += f"; {report.replaced_note()}"
+        if report.lost.instances:
+            message += (f"; polygons as the readers draw them: mean IoU "
+                        f"{report.lost.mean_iou:.4f}")
         window.statusBar().showMessage(message, 15000)
         if report.warnings:
             window.tell("Exported, with notes",
