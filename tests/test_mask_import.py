@@ -212,3 +212,27 @@ def test_one_image_of_two_sharing_a_stem_exports_under_its_own_name(tmp_path):
     import_into_project(Project(folder), "voc", tmp_path / "out", mode="append")
     assert len(Project(folder).document(folder / "a.png").instances) == 2
     assert Project(folder).document(folder / "a.jpg").instances == []
+
+
+def test_a_labelme_mask_shape_partly_or_wholly_off_the_image(photos, tmp_path):
+    import base64
+    import io
+    import json
+    small = np.zeros((10, 20), np.uint8)
+    small[:, :] = 1
+    buf = io.BytesIO()
+    Image.fromarray(small * 255).save(buf, format="PNG")
+    encoded = base64.b64encode(buf.getvalue()).decode()
+    folder = tmp_path / "lm"
+    folder.mkdir()
+    shapes = [{"label": "edge", "shape_type": "mask", "mask": encoded,
+               "points": [[-5, -3], [14, 6]]},
+              {"label": "gone", "shape_type": "mask", "mask": encoded,
+               "points": [[500, 500], [519, 509]]}]
+    (folder / "a.json").write_text(json.dumps({"shapes": shapes, "imagePath": "a.jpg",
+                                               "imageWidth": W, "imageHeight": H}))
+    report = import_into_project(Project(photos), "labelme", folder)
+    (inst,) = Project(photos).document(photos / "a.jpg").instances
+    ys, xs = np.nonzero(inst.mask())
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (0, 14, 0, 6)  # clipped, not wrapped
+    assert any("outside" in p and "gone" in p for p in report.problems)

@@ -143,9 +143,14 @@ def import_coco(path: str | Path, images_dir: Path) -> ImportReport:
         if not isinstance(annotations, list):
             raise TypeError("'annotations' is not a list")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
-            ValueError, AttributeError) as exc:
+            ValueError, AttributeError, OverflowError) as exc:
         report.problems.append(f"{path}: not a readable COCO file ({exc})")
         return report
+    for cid, name in list(categories.items()):
+        if not name.strip():
+            report.problems.append(f"{path}: category {cid} has no name; its annotations are "
+                                   "skipped")
+            del categories[cid]
     report.labels = [categories[k] for k in sorted(categories)]
     docs: dict[int, Document] = {}
     for image_id, info in images.items():
@@ -166,12 +171,13 @@ def import_coco(path: str | Path, images_dir: Path) -> ImportReport:
             report.problems.append(f"{path}: an annotation is not an object ({ann!r:.40})")
             continue
         where = f"{path}: annotation {ann.get('id', '?')}"
-        doc = docs.get(ann.get("image_id"))
+        image_id, category_id = _id(ann.get("image_id")), _id(ann.get("category_id"))
+        doc = docs.get(image_id)
         if doc is None:
-            if ann.get("image_id") not in images:
-                report.problems.append(f"{where}: refers to unknown image {ann.get('image_id')}")
+            if image_id not in images:
+                report.problems.append(f"{where}: refers to unknown image {ann.get('image_id')!r}")
             continue
-        label = categories.get(ann.get("category_id"))
+        label = categories.get(category_id)
         if label is None:
             report.problems.append(f"{where}: unknown category {ann.get('category_id')}")
             continue
@@ -193,6 +199,17 @@ def import_coco(path: str | Path, images_dir: Path) -> ImportReport:
     return report
 
 
+def _id(value) -> int | None:
+    """A COCO id as an int, or None for anything else (a list, a dict, NaN, 1e300...)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def _annotation_mask(segmentation, height: int, width: int) -> np.ndarray:
     if isinstance(segmentation, list):
         polygons = [p for p in segmentation if isinstance(p, list)]
@@ -201,7 +218,11 @@ def _annotation_mask(segmentation, height: int, width: int) -> np.ndarray:
         return polygons_to_mask([check_points(p, width, height).reshape(-1, 2)
                                  for p in polygons], width, height)
     if isinstance(segmentation, dict) and "counts" in segmentation:
-        size = [int(v) for v in segmentation.get("size", [])]
+        try:
+            size = [int(v) for v in segmentation.get("size", [])]
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"RLE size {segmentation.get('size')!r} is not two integers") \
+                from None
         if size != [height, width]:
             raise ValueError(f"RLE size {size} disagrees with the image ({height} x {width})")
         rle_codec.validate(segmentation)  # before pycocotools, which has no bounds checks

@@ -148,8 +148,12 @@ def _shape_mask(shape: dict, width: int, height: int) -> np.ndarray:
             raise ValueError(f"its mask PNG cannot be read ({exc})") from None
         (x1, y1) = np.floor(points.min(axis=0)).astype(int)
         mask = np.zeros((height, width), bool)
-        h = min(small.shape[0], height - y1)
-        w = min(small.shape[1], width - x1)
-        mask[y1:y1 + h, x1:x1 + w] = small[:h, :w]
+        # the part of the mask's rectangle that lies on the image (it may start off it)
+        top, left = max(y1, 0), max(x1, 0)
+        bottom = min(y1 + small.shape[0], height)
+        right = min(x1 + small.shape[1], width)
+        if bottom <= top or right <= left:
+            raise ValueError(f"its mask lies outside the {width} x {height} image")
+        mask[top:bottom, left:right] = small[top - y1:bottom - y1, left - x1:right - x1]
         return mask
     raise ValueError(f"shape type {kind!r} is not an area (points and lines carry no mask)")

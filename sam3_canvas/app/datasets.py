@@ -89,7 +89,8 @@ def import_into_project(project: Project, fmt: str, source: str | Path,
         raise ValueError(f"unknown import mode {mode!r}: choose one of {', '.join(IMPORT_MODES)}")
     report = formats.FORMATS[fmt].reader(source, project.folder)
     for name in report.labels:
-        project.labels.add(name)
+        if str(name).strip():
+            project.labels.add(str(name))
     kept = []
     for n, imported in enumerate(report.documents, 1):
         image = project.folder / imported.image_file
@@ -116,8 +117,9 @@ def import_into_project(project: Project, fmt: str, source: str | Path,
             if mode == "skip-existing" and _source_key(inst) in present:
                 report.skipped += 1
                 continue
-            project.labels.add(inst.label)
-            added.append(Instance(doc.next_id(), inst.label, inst.rle, inst.score, inst.source))
+            label = str(inst.label).strip() or "object"  # a dataset's blank class name
+            project.labels.add(label)
+            added.append(Instance(doc.next_id(), label, inst.rle, inst.score, inst.source))
         if added or removed:
             for inst in added:
                 doc.insert(inst)
