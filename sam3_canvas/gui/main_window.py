@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from ..app.editor import Editor
+from ..app.labels import LabelSet
 from ..app.project import Project
 from ..app.settings import Settings
 from ..app.worker import InferenceWorker
@@ -297,13 +298,8 @@ class MainWindow(DatasetActions, QMainWindow):
         self.canvas.set_candidate(None)
         self.candidates.clear()
         self.status_times.setText("")
-        self.instances.show_document(None, self.labels_fallback())
+        self.instances.show_document(None, LabelSet())
         self.files.show_files([], set())
-
-    @staticmethod
-    def labels_fallback():
-        from ..app.labels import LabelSet
-        return LabelSet()
 
     def show_image(self, index: int) -> None:
         if self.project is None or not 0 <= index < len(self.project.images):
@@ -539,7 +535,6 @@ class MainWindow(DatasetActions, QMainWindow):
             self.load_classes(path)
 
     def load_classes(self, path: str | Path) -> None:
-        from ..app.labels import LabelSet
         for name in LabelSet.from_classes_file(path).names:
             self.project.labels.add(name)
         try:
