@@ -28,12 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
-from sam3_canvas.annotations import rle as rle_codec  # noqa: E402
 from sam3_canvas.annotations.polygons import mask_to_polygons  # noqa: E402
 from sam3_canvas.annotations.rasterisers import COCO, LABELME, ULTRALYTICS  # noqa: E402
 from sam3_canvas.app.datasets import export_project, import_into_project  # noqa: E402
-from sam3_canvas.app.document import Document, Instance  # noqa: E402
 from sam3_canvas.app.project import Project  # noqa: E402
+from sam3_canvas.document import rle as rle_codec  # noqa: E402
+from sam3_canvas.document.annotation import Document, Instance  # noqa: E402
 
 READERS = {"coco --polygons (pycocotools)": (COCO, False),
            "labelme (labelme shape_to_mask)": (LABELME, False),

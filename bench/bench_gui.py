@@ -126,8 +126,8 @@ def main() -> int:
             drag_image(window, (600, 400), (3400, 2600))  # a box: a large mask
         else:
             click_image(window, x, y, background=False)
-        spin(lambda: window.editor.prediction is not None and window.editor.prediction
-             is not before and paints)
+        spin(lambda before=before: window.editor.prediction is not None and
+             window.editor.prediction is not before and paints)
         t_paint = paints[0][0]
         prediction = window.editor.prediction
         total = (t_paint - t0) * 1000

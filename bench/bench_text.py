@@ -76,7 +76,8 @@ def timed(fn, *args, repeats=5):
 
 def main() -> int:
     print(f"post-processing, {WIDTH} x {HEIGHT} photo, 200 queries, median ms")
-    print(f"{'kept':>6s} {'app (threshold, NMS, kept only)':>34s} {'naive (all 200 upsampled)':>27s}")
+    print(f"{'kept':>6s} {'app (threshold, NMS, kept only)':>34s} "
+          f"{'naive (all 200 upsampled)':>27s}")
     naive = timed(naive_way, queries(10), repeats=1)
     for kept in (1, 10, 50):
         result = queries(kept)

@@ -75,7 +75,8 @@ def main() -> int:
     def click(x, y, modifier=Qt.KeyboardModifier.NoModifier):
         view = window.canvas
         pos = view.mapFromScene(x, y)
-        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, QPoint(pos.x(), pos.y()))
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier,
+                         QPoint(pos.x(), pos.y()))
 
     click(*inside)
     wait(app, lambda: window.editor.prediction is not None)

@@ -15,8 +15,8 @@ import os
 import secrets
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 #: temporary files are named ``.<target name>.<pid>.<random>.tmp``
 TEMP_SUFFIX = ".tmp"

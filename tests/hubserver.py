@@ -52,7 +52,7 @@ class StandInHub:
                                         daemon=True)
 
     @classmethod
-    def from_folder(cls, repo: str, folder: Path, prefix: str = "") -> "StandInHub":
+    def from_folder(cls, repo: str, folder: Path, prefix: str = "") -> StandInHub:
         files = {prefix + p.relative_to(folder).as_posix(): p.read_bytes()
                  for p in sorted(folder.rglob("*")) if p.is_file()}
         return cls(repo, files)
@@ -62,7 +62,7 @@ class StandInHub:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> "StandInHub":
+    def __enter__(self) -> StandInHub:
         self._thread.start()
         return self
 
@@ -116,13 +116,15 @@ class StandInHub:
                 self.end_headers()
 
             def do_HEAD(self):
-                hub.requests.append(("HEAD", self.path, {k.lower(): v for k, v in self.headers.items()}))
+                hub.requests.append(("HEAD", self.path,
+                                     {k.lower(): v for k, v in self.headers.items()}))
                 name = self._file()
                 if name is not None:
                     self._headers(name, hub.files[name])
 
             def do_GET(self):
-                hub.requests.append(("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
+                hub.requests.append(("GET", self.path,
+                                     {k.lower(): v for k, v in self.headers.items()}))
                 name = self._file()
                 if name is None:
                     return

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sam3_canvas.app.document import DocumentError, Document, Instance
 from sam3_canvas.app.editor import Editor
-from sam3_canvas.app.labels import LabelSet
 from sam3_canvas.app.project import Project
 from sam3_canvas.app.worker import Callbacks, InferenceWorker
+from sam3_canvas.document.annotation import Document, DocumentError, Instance
+from sam3_canvas.document.labels import LabelSet
 from sam3_canvas.engine import Prompt, Segmenter
 from tests.conftest import fixture_path
 
@@ -184,7 +184,7 @@ def test_a_failed_save_keeps_the_document_in_memory(folder, fake_pack):
 KILLER = r"""
 import sys, time
 from pathlib import Path
-from sam3_canvas.app.document import Document, Instance
+from sam3_canvas.document.annotation import Document, Instance
 from sam3_canvas.app.project import Project
 import numpy as np
 project = Project(Path(sys.argv[1]))

@@ -145,8 +145,9 @@ def test_models_list_and_path(tmp_path):
 
 def test_export_and_import_commands(tmp_path):
     import shutil
-    from sam3_canvas.app.document import Document, Instance
+
     from sam3_canvas.app.project import Project
+    from sam3_canvas.document.annotation import Document, Instance
     folder = tmp_path / "photos"
     folder.mkdir()
     shutil.copy(fixture_path("objects/images/teddy.jpg"), folder / "teddy.jpg")

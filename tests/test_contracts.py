@@ -21,8 +21,7 @@ from sam3_canvas.engine.errors import LayoutError  # noqa: E402
 from sam3_canvas.engine.text import TextSegmenter  # noqa: E402
 from sam3_canvas.testing import fake_models, fake_text_models  # noqa: E402
 from tests.conftest import fixture_path  # noqa: E402
-from tests.gui_helpers import (click_image, open_and_wait, wait_prediction,  # noqa: E402
-                               window_factory)
+from tests.gui_helpers import click_image, open_and_wait, wait_prediction, window_factory  # noqa: E402
 
 STREET = "coco/street.jpg"  # 640 x 427
 

@@ -360,6 +360,7 @@ def test_cli_download_and_verify(hub, tmp_path):
     models = tmp_path / "models"
     # the CLI uses the real catalogue: serve the tracker's fp16 files from the stand-in
     import shutil
+
     from sam3_canvas.testing.fake_models import write_tracker_pack
     # as published: float16 weights with float32 I/O, each graph with its .onnx_data sidecar
     fp16 = write_tracker_pack(tmp_path / "fp16", variant="fp16", external_data=True)

@@ -18,8 +18,8 @@ from PIL import Image
 from pycocotools.coco import COCO
 
 from sam3_canvas.app.datasets import export_project, import_into_project
-from sam3_canvas.app.document import Document, Instance
 from sam3_canvas.app.project import Project
+from sam3_canvas.document.annotation import Document, Instance
 from tests.conftest import fixture_path
 
 POLYGON_FLOOR_MEAN = 0.995
@@ -214,7 +214,7 @@ def test_bad_coco_input_is_reported_and_the_rest_imported(tmp_path):
 
 
 def _rle_counts(mask):
-    from sam3_canvas.annotations import rle
+    from sam3_canvas.document import rle
     return rle.encode(mask)["counts"]
 
 

@@ -11,8 +11,13 @@ import sys
 import pytest
 
 from sam3_canvas.annotations.export_target import staged_export
-from sam3_canvas.fsutil import (atomic_write_text, is_stale, remove_stale_temporaries,
-                                temporary_name, writer_pid)
+from sam3_canvas.fsutil import (
+    atomic_write_text,
+    is_stale,
+    remove_stale_temporaries,
+    temporary_name,
+    writer_pid,
+)
 
 
 @pytest.fixture()

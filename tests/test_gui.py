@@ -20,8 +20,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from sam3_canvas.app.document import Document  # noqa: E402
 from sam3_canvas.app.settings import Settings  # noqa: E402
+from sam3_canvas.document.annotation import Document  # noqa: E402
 from sam3_canvas.engine import Prompt  # noqa: E402
 from sam3_canvas.gui.main_window import MainWindow  # noqa: E402
 from sam3_canvas.models.store import ModelStore  # noqa: E402

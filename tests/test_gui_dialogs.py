@@ -11,8 +11,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 from sam3_canvas.app.settings import Settings  # noqa: E402
 from sam3_canvas.gui.model_dialog import ModelDialog  # noqa: E402
-from sam3_canvas.gui.settings_dialog import (SettingsDialog, load_settings,  # noqa: E402
-                                             save_settings)
+from sam3_canvas.gui.settings_dialog import SettingsDialog, load_settings, save_settings  # noqa: E402
 from sam3_canvas.models.store import ModelStore  # noqa: E402
 from sam3_canvas.testing.fake_models import write_tracker_pack  # noqa: E402
 from tests.hubserver import StandInHub  # noqa: E402

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from sam3_canvas.app.datasets import export_project, import_into_project
-from sam3_canvas.app.document import Instance
 from sam3_canvas.app.project import Project
+from sam3_canvas.document.annotation import Instance
 from tests.faults.conftest import write_photo
 
 H, W = 60, 80
@@ -120,7 +120,7 @@ def _labelme_dataset(tmp_path, points):
 
 
 def test_import_modes(photos, tmp_path):
-    from sam3_canvas.app.document import Instance as Inst
+    from sam3_canvas.document.annotation import Instance as Inst
     project = Project(photos)
     doc = project.document(photos / "a.jpg")
     mine = np.zeros((H, W), bool)

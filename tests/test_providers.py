@@ -9,8 +9,12 @@ import pytest
 
 from sam3_canvas.engine import Segmenter
 from sam3_canvas.engine.errors import ProviderError
-from sam3_canvas.engine.providers import (available_providers, conflicting_packages,
-                                          normalise, session_providers)
+from sam3_canvas.engine.providers import (
+    available_providers,
+    conflicting_packages,
+    normalise,
+    session_providers,
+)
 from sam3_canvas.engine.sessions import open_session
 
 

@@ -11,8 +11,12 @@ import pytest
 
 from sam3_canvas.engine.errors import LayoutError, PromptError
 from sam3_canvas.engine.text import ClassResult, Exemplar, TextSegmenter, parse_classes
-from sam3_canvas.engine.tokenizer import (ClipTokenizer, TokenizerError, _bytes_to_unicode,
-                                          default_tokenizer)
+from sam3_canvas.engine.tokenizer import (
+    ClipTokenizer,
+    TokenizerError,
+    _bytes_to_unicode,
+    default_tokenizer,
+)
 from sam3_canvas.testing import fake_text_models as fake
 from tests.conftest import ROOT, fixture_path
 
@@ -191,8 +195,9 @@ def test_no_class_no_exemplar_is_refused(pack, photo):
 
 def test_wrong_graphs_are_refused_with_the_tensor_named(tmp_path):
     folder = fake.write_text_pack(tmp_path / "p", "A2")
-    from sam3_canvas.testing.fake_models import build_decoder
     import onnx
+
+    from sam3_canvas.testing.fake_models import build_decoder
     onnx.save(build_decoder(), str(folder / "sam3_decoder.onnx"))  # a tracker decoder
     with pytest.raises(LayoutError, match="sam3_decoder.onnx .*neither boxes/scores/masks"):
         TextSegmenter(folder)
@@ -211,7 +216,7 @@ def test_nms_drops_the_weaker_duplicate():
 # -- the CLI ----------------------------------------------------------------------------------
 
 def test_detect_command_writes_resumes_and_exports(tmp_path):
-    from sam3_canvas.app.document import Document
+    from sam3_canvas.document.annotation import Document
     from tests.test_cli import cli
     folder = tmp_path / "photos"
     folder.mkdir()

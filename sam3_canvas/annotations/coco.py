@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..app.document import Document, Instance
-from ..app.labels import LabelSet
+from ..document import rle as rle_codec
+from ..document.annotation import Document, Instance
+from ..document.labels import LabelSet
 from ..fsutil import atomic_write_text
-from . import rle as rle_codec
 from .dataset import ExportReport, ImportReport, checked_size, find_image, outline
 from .polygons import DEFAULT_TOLERANCE, check_points, polygons_to_mask
 from .rasterisers import COCO

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..app.document import Document
+from ..document.annotation import Document
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import IMAGE_SUFFIXES, image_size
 

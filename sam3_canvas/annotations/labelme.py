@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..app.document import Document, Instance
+from ..document import rle as rle_codec
+from ..document.annotation import Document, Instance
+from ..document.labels import IGNORED_NAMES, LabelSet
 from ..engine.errors import ImageLoadError
 from ..engine.images import read_pixels
-from ..app.labels import IGNORED_NAMES, LabelSet
 from ..fsutil import atomic_write_text
-from . import rle as rle_codec
 from .dataset import ExportReport, ImportReport, checked_size, find_image, outline, unique_stems
 from .polygons import DEFAULT_TOLERANCE, check_points
 from .rasterisers import LABELME, labelme_circle, labelme_fill, labelme_rectangle

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image
 
-from ..app.document import Document
-from ..app.labels import LabelSet
+from ..document.annotation import Document
+from ..document.labels import LabelSet
 from ..fsutil import atomic_write_bytes, atomic_write_text
 from .dataset import unique_stems
 from .mask_png import save_mask_png

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..app.document import Instance
+from ..document import rle as rle_codec
+from ..document.annotation import Instance
 from ..engine.errors import ImageLoadError
 from ..engine.images import open_pillow
-from . import rle as rle_codec
 from .dataset import ImportReport, find_image, new_document
 
 INSTANCE_FILE = re.compile(r"^(?P<stem>.+)_(?P<id>\d+)_(?P<label>[^_]+(?:_[^_]+)*)\.png$")

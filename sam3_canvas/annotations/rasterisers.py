@@ -18,8 +18,8 @@ the importers read each format as its tool does, with these functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np

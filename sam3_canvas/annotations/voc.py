@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..app.document import Document, Instance
+from ..document import rle as rle_codec
+from ..document.annotation import Document, Instance
+from ..document.labels import LabelSet
 from ..engine.errors import ImageLoadError
 from ..engine.images import read_pixels
-from ..app.labels import LabelSet
 from ..fsutil import atomic_write_bytes, atomic_write_text
-from . import rle as rle_codec
 from .dataset import ExportReport, ImportReport, find_image, new_document, unique_stems
 
 VOC_CLASSES = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",

@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..app.document import Document, Instance
+from ..document import rle as rle_codec
+from ..document.annotation import Document, Instance
+from ..document.labels import LabelSet
 from ..engine.errors import ImageLoadError
-from ..app.labels import LabelSet
 from ..fsutil import atomic_write_text
-from . import rle as rle_codec
-from .dataset import (ExportReport, ImportReport, find_image, new_document, outline,
-                      unique_stems)
+from .dataset import ExportReport, ImportReport, find_image, new_document, outline, unique_stems
 from .polygons import DEFAULT_TOLERANCE, bridge_parts, polygons_to_mask
 from .rasterisers import ULTRALYTICS, ultralytics_fill
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..document.annotation import Document, Instance
 from ..engine.prompts import Prompt
-from .document import Document, Instance
 
 if TYPE_CHECKING:
     from .editor import Editor
@@ -32,7 +32,7 @@ class SetPrompt(Command):
     """Any change of the prompt of one image: a point, a background point, a box, or clearing
     them. The prompt is not saved; on another image it changes nothing."""
 
-    def __init__(self, editor: "Editor", image: Path | None, old: Prompt, new: Prompt,
+    def __init__(self, editor: Editor, image: Path | None, old: Prompt, new: Prompt,
                  text: str):
         self.editor, self.image, self.old, self.new, self.text = editor, image, old, new, text
 
@@ -46,7 +46,7 @@ class SetPrompt(Command):
 class DocumentCommand(Command):
     """A change of one document, which is saved after every redo and undo."""
 
-    def __init__(self, editor: "Editor", doc: Document):
+    def __init__(self, editor: Editor, doc: Document):
         self.editor, self.doc = editor, doc
 
     def changed(self) -> None:
@@ -54,7 +54,7 @@ class DocumentCommand(Command):
 
 
 class AddInstance(DocumentCommand):
-    def __init__(self, editor: "Editor", doc: Document, instance: Instance,
+    def __init__(self, editor: Editor, doc: Document, instance: Instance,
                  text: str = "add instance"):
         super().__init__(editor, doc)
         self.instance, self.text = instance, text
@@ -69,7 +69,7 @@ class AddInstance(DocumentCommand):
 
 
 class RemoveInstance(DocumentCommand):
-    def __init__(self, editor: "Editor", doc: Document, instance_id: int):
+    def __init__(self, editor: Editor, doc: Document, instance_id: int):
         super().__init__(editor, doc)
         doc.get(instance_id)  # KeyError now, not when the stack runs it
         self.instance_id = instance_id
@@ -89,7 +89,7 @@ class RemoveInstance(DocumentCommand):
 class ReplaceInstance(DocumentCommand):
     """Relabel, hide or show: the instance is swapped for an edited copy."""
 
-    def __init__(self, editor: "Editor", doc: Document, old: Instance, new: Instance,
+    def __init__(self, editor: Editor, doc: Document, old: Instance, new: Instance,
                  text: str):
         super().__init__(editor, doc)
         self.old, self.new, self.text = old, new, text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..annotations import formats
 from ..annotations.dataset import ImportReport
-from .document import Document, DocumentError, Instance
+from ..document.annotation import Document, DocumentError, Instance
 from .project import Project
 
 

@@ -9,15 +9,15 @@ is about (it may be another image's, after an undo in that image's history).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from ..document.annotation import Document, Instance, prompt_source
 from ..engine.prediction import Prediction
 from ..engine.prompts import BACKGROUND, FOREGROUND, Prompt
 from .commands import AddInstance, Command, Compound, RemoveInstance, ReplaceInstance, SetPrompt
-from .document import Document, Instance, prompt_source
 from .project import Project, SaveError
 
 

@@ -16,11 +16,11 @@ import os
 import time
 from pathlib import Path
 
+from ..document.annotation import Document, DocumentError
+from ..document.labels import LabelSet
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import image_size, is_image_file, list_images
 from ..fsutil import atomic_write_text, describe_os_error, remove_stale_temporaries
-from .document import Document, DocumentError
-from .labels import LabelSet
 
 ANNOTATION_DIR = ".sam3-canvas"
 
@@ -45,7 +45,7 @@ class Project:
             remove_stale_temporaries(self.dir)  # left by a save that was killed
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> tuple["Project", int]:
+    def open(cls, path: str | os.PathLike) -> tuple[Project, int]:
         """A folder, or an image (its folder, positioned at it). Returns (project, index)."""
         path = Path(path)
         if path.is_dir():

@@ -23,7 +23,7 @@ class Settings:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_mapping(cls, values: dict) -> "Settings":
+    def from_mapping(cls, values: dict) -> Settings:
         out = cls()
         for f in fields(cls):
             if f.name in values and values[f.name] is not None:

@@ -23,9 +23,9 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..engine.errors import Cancelled, Sam3CanvasError
 from ..engine.images import LoadedImage, load_image

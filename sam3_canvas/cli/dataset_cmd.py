@@ -8,9 +8,9 @@ from pathlib import Path
 
 from ..annotations.dataset import DatasetError
 from ..annotations.export_target import ExportRefused
-from ..fsutil import describe_os_error
 from ..annotations.formats import FORMATS
 from ..engine.errors import Sam3CanvasError
+from ..fsutil import describe_os_error
 
 
 class DatasetCommandError(Sam3CanvasError):
@@ -35,7 +35,8 @@ def add_parsers(sub, common) -> None:
                         "or overwritten; without it such a folder is refused)")
     e.add_argument("path", type=Path, help="the folder of images (annotated with sam3-canvas)")
     e.set_defaults(run=run_export)
-    i = sub.add_parser("import", parents=[common], help="add a dataset's annotations to a folder of images",
+    i = sub.add_parser("import", parents=[common],
+                       help="add a dataset's annotations to a folder of images",
                        description="Read COCO, YOLO-seg, VOC, labelme or mask PNGs into the "
                                    "folder's own annotation files, to refine them in the app.")
     i.add_argument("--format", "-f", required=True, choices=list(FORMATS))

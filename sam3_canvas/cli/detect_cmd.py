@@ -10,15 +10,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..app.document import Document, DocumentError, Instance
 from ..app.project import Project, SaveError
-from ..fsutil import atomic_write_text, describe_os_error
+from ..document.annotation import Document, DocumentError, Instance
 from ..engine.errors import ModelNotFoundError, PromptError, Sam3CanvasError
 from ..engine.images import is_image_file, list_images
+from ..fsutil import atomic_write_text, describe_os_error
 
 
 def add_parser(sub, common) -> None:
-    p = sub.add_parser("detect", parents=[common], help="find and mask every instance of class names",
+    p = sub.add_parser("detect", parents=[common],
+                       help="find and mask every instance of class names",
                        description="Run SAM3's text path: every instance of each class, with "
                                    "a score; results are written as the app's annotations.")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders")

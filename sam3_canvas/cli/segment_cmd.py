@@ -11,8 +11,16 @@ from ..engine.errors import ImageLoadError, PromptError, Sam3CanvasError
 from ..engine.images import is_image_file, list_images
 from ..engine.prompts import BACKGROUND, FOREGROUND, Prompt
 from ..fsutil import describe_os_error
-from .common import (Failures, add_model_options, json_safe, open_segmenter_from_args,
-                     parse_box, parse_pair, warn, warn_about_model)
+from .common import (
+    Failures,
+    add_model_options,
+    json_safe,
+    open_segmenter_from_args,
+    parse_box,
+    parse_pair,
+    warn,
+    warn_about_model,
+)
 
 
 class SegmentCommandError(Sam3CanvasError):

@@ -1,8 +1,17 @@
 """The Qt-free inference engine: sessions, layouts, pre/post-processing, caches, segmenter."""
 
 from .cache import EmbeddingCache
-from .errors import (CacheError, DownloadError, ImageLoadError, LayoutError, ModelLoadError,
-                     ModelNotFoundError, PromptError, ProviderError, Sam3CanvasError)
+from .errors import (
+                     CacheError,
+                     DownloadError,
+                     ImageLoadError,
+                     LayoutError,
+                     ModelLoadError,
+                     ModelNotFoundError,
+                     PromptError,
+                     ProviderError,
+                     Sam3CanvasError,
+)
 from .images import LoadedImage, image_from_array, load_image
 from .prediction import Candidate, Prediction
 from .prompts import BACKGROUND, FOREGROUND, Prompt

@@ -91,7 +91,7 @@ class _FolderLock:
         self.path = path
         self.fd: int | None = None
 
-    def __enter__(self) -> "_FolderLock":
+    def __enter__(self) -> _FolderLock:
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
         try:
             if os.name == "nt":

@@ -36,17 +36,17 @@ class Prompt:
                               f"{list(self.points)} and box {self.box}")
 
     @classmethod
-    def click(cls, x: float, y: float) -> "Prompt":
+    def click(cls, x: float, y: float) -> Prompt:
         return cls(points=((float(x), float(y)),), labels=(FOREGROUND,))
 
     @classmethod
-    def from_box(cls, x1: float, y1: float, x2: float, y2: float) -> "Prompt":
+    def from_box(cls, x1: float, y1: float, x2: float, y2: float) -> Prompt:
         return cls(box=(float(x1), float(y1), float(x2), float(y2)))
 
-    def add_point(self, x: float, y: float, label: int = FOREGROUND) -> "Prompt":
+    def add_point(self, x: float, y: float, label: int = FOREGROUND) -> Prompt:
         return Prompt(self.points + ((float(x), float(y)),), self.labels + (int(label),), self.box)
 
-    def with_box(self, box: tuple[float, float, float, float] | None) -> "Prompt":
+    def with_box(self, box: tuple[float, float, float, float] | None) -> Prompt:
         return Prompt(self.points, self.labels, None if box is None else tuple(map(float, box)))
 
     @property

@@ -55,7 +55,7 @@ class Segmenter:
                  provider: str = "cpu", cache_dir: str | os.PathLike | None = None,
                  cache_bytes: int = DEFAULT_CACHE_BYTES, threads: int | None = None,
                  max_pixels: int | None = None,
-                 disk_cache_bytes: int = DEFAULT_DISK_CACHE_BYTES) -> "Segmenter":
+                 disk_cache_bytes: int = DEFAULT_DISK_CACHE_BYTES) -> Segmenter:
         """``cache_dir`` (None: memory only) holds the disk cache, bounded to
         ``disk_cache_bytes`` (0: none), and the memo of model file digests."""
         files = find_tracker_files(folder, variant)

@@ -12,8 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Cancelled, InferenceError, ModelLoadError, ProviderError
-from .providers import (PROVIDERS, _ort, active_provider, available_providers,
-                        explain_missing, normalise, session_providers)
+from .providers import (
+    PROVIDERS,
+    _ort,
+    active_provider,
+    available_providers,
+    explain_missing,
+    normalise,
+    session_providers,
+)
 
 
 @dataclass(frozen=True)

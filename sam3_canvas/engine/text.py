@@ -56,7 +56,7 @@ class Detection:
     score: float
     box: tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
     query: int
-    _result: "ClassResult" = field(repr=False)
+    _result: ClassResult = field(repr=False)
 
     def mask(self) -> np.ndarray:
         return self._result.mask(self.query)

@@ -71,9 +71,10 @@ class ClipTokenizer:
         self._tokenizer = tokenizer
 
     @classmethod
-    def from_bpe_file(cls, path: str | Path | None = None) -> "ClipTokenizer":
+    def from_bpe_file(cls, path: str | Path | None = None) -> ClipTokenizer:
         from ..resources import resource_path
-        path = Path(path) if path else resource_path("resources/tokenizer/bpe_simple_vocab_16e6.txt.gz")
+        path = Path(path) if path else \
+            resource_path("resources/tokenizer/bpe_simple_vocab_16e6.txt.gz")
         try:
             lines = gzip.open(path, "rt", encoding="utf-8").read().split("\n")
         except (OSError, EOFError, UnicodeDecodeError) as exc:
@@ -87,7 +88,7 @@ class ClipTokenizer:
         return cls({w: i for i, w in enumerate(words)}, pairs)
 
     @classmethod
-    def from_pack_json(cls, path: str | Path) -> "ClipTokenizer":
+    def from_pack_json(cls, path: str | Path) -> ClipTokenizer:
         """A pack's ``clip_tokenizer.json``: ``{"encoder": {...}, "merges": [...]}``."""
         path = Path(path)
         try:

@@ -5,19 +5,31 @@ nothing)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QMessageBox, QProgressDialog, QPushButton, QSpinBox)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QSpinBox,
+)
 
 from ..annotations import formats
 from ..annotations.export_target import ExportRefused, inspect
 from ..annotations.polygons import DEFAULT_TOLERANCE
-from ..app.datasets import (IMPORT_MODES, annotated_documents, export_documents,
-                            import_into_project)
+from ..app.datasets import IMPORT_MODES, annotated_documents, export_documents, import_into_project
 from ..app.project import Project
 from .tasks import Task
 

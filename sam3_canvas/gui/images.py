@@ -98,13 +98,14 @@ def part_overlay(part: np.ndarray, x0: int, y0: int, colour: tuple[int, int, int
     r, g, b = colour
 
     def argb(a: int) -> np.uint32:
-        return np.uint32((a << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8) | (b * a // 255))
+        return np.uint32((a << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8)
+                         | (b * a // 255))
 
     buf = np.zeros(part.shape, np.uint32)
     buf[part] = argb(alpha)
     if outline:
-        inner = cv2.erode(part.view(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
-                          borderValue=0).view(bool)
+        inner = cv2.erode(part.view(np.uint8), np.ones((3, 3), np.uint8),
+                          borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
         buf[part & ~inner] = argb(235)
     height, width = part.shape
     image = QImage(buf.data, width, height, 4 * width, QImage.Format.Format_ARGB32_Premultiplied)

@@ -9,7 +9,7 @@ PYSIDE-3124), and this also keeps every slot on the GUI thread by construction.
 from __future__ import annotations
 
 import queue
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 

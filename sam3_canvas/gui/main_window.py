@@ -14,16 +14,16 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from ..app.editor import Editor
-from ..app.labels import LabelSet
 from ..app.project import Project
 from ..app.settings import Settings
 from ..app.worker import InferenceWorker
+from ..document.labels import LabelSet
 from ..engine.errors import Sam3CanvasError
 from ..models.store import ModelStore, open_segmenter
 from .bridge import WorkerBridge, candidate_overlay
+from .candidates_panel import CandidatesPanel
 from .canvas import CanvasView
 from .dataset_actions import DatasetActions
-from .candidates_panel import CandidatesPanel
 from .images import mask_overlay
 from .inbox import Inbox
 from .panels import FilesPanel, InstancesPanel, LabelsPanel
@@ -31,7 +31,6 @@ from .settings_dialog import SettingsDialog, load_settings, save_settings
 from .tasks import TaskRunner
 from .text_panel import TextController, TextPanel
 from .undo import UndoHistory
-
 
 #: settings that change which model runs, or how: changing one reloads the model
 MODEL_FIELDS = {"model", "variant", "model_dir", "provider", "cache_mb", "disk_cache",
@@ -521,8 +520,9 @@ class MainWindow(DatasetActions, QMainWindow):
             self.open_path(folder)
 
     def _ask_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image", self._start_folder(),
-                                              "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open an image", self._start_folder(),
+            "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
         if path:
             self.open_path(path)
 

@@ -13,15 +13,22 @@ import threading
 import traceback
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+)
 from tqdm import tqdm
 
 from ..app.worker import describe
 from ..engine.errors import DownloadError
 from ..models.store import ModelStore
 from .inbox import Inbox
-
 
 log = logging.getLogger(__name__)
 

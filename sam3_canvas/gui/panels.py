@@ -6,11 +6,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..app.document import Document
-from ..app.labels import LabelSet
+from ..document.annotation import Document
+from ..document.labels import LabelSet
 
 
 class TextEntry(QLineEdit):
@@ -182,7 +190,7 @@ class FilesPanel(QWidget):
         self.states = {p.name: "new" for p in paths}
         self.reasons = {}
         self.list.clear()
-        for path in paths:
+        for _ in paths:
             self.list.addItem(QListWidgetItem(""))
         for path in paths:
             self._render(path.name)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from ..app.worker import describe
 from ..engine.errors import Cancelled, Sam3CanvasError
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class Task:
-    def __init__(self, name: str, work: Callable[["Task"], object],
+    def __init__(self, name: str, work: Callable[[Task], object],
                  done: Callable[[object, str], None], inbox: Inbox):
         self.name = name
         self.cancelled = threading.Event()

@@ -13,11 +13,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..app.commands import AddInstance, Compound
-from ..app.document import Instance
+from ..document.annotation import Instance
 from ..engine.text import Exemplar, TextSegmenter, parse_classes
 from .images import logits_overlay, mask_overlay
 from .panels import TextEntry, swatch

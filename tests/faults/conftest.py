@@ -4,7 +4,8 @@ the real window.
 Each test names its case with the ``fault`` fixture and records what the user saw and what was
 kept. With ``SAM3_CANVAS_FAULT_TABLE=FILE`` set, the run writes those
 records as a table; pointed at docs/reliability.md, it replaces the table between the doc's
-``<!-- fault table -->`` markers (``SAM3_CANVAS_FAULT_TABLE=docs/reliability.md pytest tests/faults``).
+``<!-- fault table -->`` markers:
+``SAM3_CANVAS_FAULT_TABLE=docs/reliability.md pytest tests/faults``.
 """
 
 from __future__ import annotations

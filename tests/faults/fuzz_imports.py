@@ -152,8 +152,8 @@ def main(work: Path) -> int:
         emit(run("yolo", case, yolo, photos))
     for fmt in ("voc", "png"):
         from sam3_canvas.app.datasets import export_project
-        from sam3_canvas.app.document import Instance
         from sam3_canvas.app.project import Project
+        from sam3_canvas.document.annotation import Instance
         source = work / f"{fmt}-source"
         photo(source)
         project = Project(source)

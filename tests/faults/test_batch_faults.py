@@ -8,8 +8,15 @@ import json
 import pytest
 
 from sam3_canvas.testing.fake_text_models import write_text_pack
-from tests.faults.conftest import (all_json_valid, bad_image, digest_tree, fill, read_only,
-                                   small_disk, write_photo)
+from tests.faults.conftest import (
+    all_json_valid,
+    bad_image,
+    digest_tree,
+    fill,
+    read_only,
+    small_disk,
+    write_photo,
+)
 
 GROUP = "Batch commands"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sam3_canvas.annotations.export_target import MANIFEST, STAGING_PREFIX
-from sam3_canvas.app.document import Instance
 from sam3_canvas.app.project import Project
+from sam3_canvas.document.annotation import Instance
 from tests.faults.conftest import digest_tree, fill, read_only, small_disk, write_photo
 
 GROUP = "Exports"

@@ -17,13 +17,18 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from sam3_canvas.annotations.export_target import STAGING_PREFIX  # noqa: E402
-from sam3_canvas.app.document import Document, Instance  # noqa: E402
 from sam3_canvas.app.project import Project  # noqa: E402
+from sam3_canvas.document.annotation import Document, Instance  # noqa: E402
 from sam3_canvas.testing import fake_models  # noqa: E402
 from tests.faults.conftest import bad_image, digest_tree, read_only, write_photo  # noqa: E402
 from tests.faults.test_input_faults import _fails_when_run  # noqa: E402
-from tests.gui_helpers import (click_image, open_and_wait, show_and_wait,  # noqa: E402
-                               wait_prediction, window_factory)
+from tests.gui_helpers import (  # noqa: E402
+    click_image,
+    open_and_wait,
+    show_and_wait,
+    wait_prediction,
+    window_factory,
+)
 
 GROUP = "The window"
 

@@ -67,7 +67,7 @@ class LabelSet:
         return self.names.index(name) + 1
 
     @classmethod
-    def from_classes_file(cls, path: str | Path) -> "LabelSet":
+    def from_classes_file(cls, path: str | Path) -> LabelSet:
         """One class per line (labelme's labels.txt, YOLO's names); ignore-markers skipped."""
         names = []
         for line in Path(path).read_text(encoding="utf-8").splitlines():
@@ -80,7 +80,7 @@ class LabelSet:
         return [{"name": c.name, "colour": list(c.colour)} for c in self._classes]
 
     @classmethod
-    def from_json(cls, data: list[dict]) -> "LabelSet":
+    def from_json(cls, data: list[dict]) -> LabelSet:
         labels = cls()
         for item in data:
             labels.add(item["name"], tuple(item.get("colour") or ()) or None)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotations import rle as rle_codec
 from ..engine.errors import Sam3CanvasError
 from ..engine.prompts import Prompt
+from . import rle as rle_codec
 
 FORMAT = "sam3-canvas/annotation"
 VERSION = 1
@@ -35,7 +35,7 @@ class Instance:
     hidden: bool = False
 
     @classmethod
-    def from_mask(cls, id: int, label: str, mask: np.ndarray, **kwargs) -> "Instance":
+    def from_mask(cls, id: int, label: str, mask: np.ndarray, **kwargs) -> Instance:
         return cls(id=id, label=label, rle=rle_codec.encode(mask), **kwargs)
 
     def mask(self) -> np.ndarray:
@@ -49,10 +49,10 @@ class Instance:
     def area(self) -> int:
         return rle_codec.area(self.rle)
 
-    def with_label(self, label: str) -> "Instance":
+    def with_label(self, label: str) -> Instance:
         return replace(self, label=label)
 
-    def with_hidden(self, hidden: bool) -> "Instance":
+    def with_hidden(self, hidden: bool) -> Instance:
         return replace(self, hidden=hidden)
 
     def to_json(self) -> dict:
@@ -61,7 +61,7 @@ class Instance:
                 "source": self.source, "hidden": self.hidden}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Instance":
+    def from_json(cls, data: dict) -> Instance:
         return cls(id=int(data["id"]), label=str(data["label"]), rle=dict(data["mask"]),
                    score=data.get("score"), source=dict(data.get("source") or {}),
                    hidden=bool(data.get("hidden", False)))
@@ -135,7 +135,7 @@ class Document:
         return json.dumps(self.to_json(), indent=1)
 
     @classmethod
-    def from_json(cls, data: dict, name: str = "annotation") -> "Document":
+    def from_json(cls, data: dict, name: str = "annotation") -> Document:
         if data.get("format") != FORMAT:
             raise DocumentError(f"{name}: not a sam3-canvas annotation file")
         if int(data.get("version", 0)) > VERSION:
@@ -155,7 +155,7 @@ class Document:
         return doc
 
     @classmethod
-    def load(cls, path: str | Path) -> "Document":
+    def load(cls, path: str | Path) -> Document:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
