@@ -28,4 +28,4 @@ assert Version(huggingface_hub.__version__) == Version(sys.argv[1]), huggingface
 print(f"huggingface_hub {huggingface_hub.__version__} (the minimum in pyproject.toml)")
 PY
 export QT_QPA_PLATFORM=offscreen
-"$VENV/bin/python" -m pytest tests/test_download.py -q -p no:cacheprovider
+"$VENV/bin/python" -m pytest tests/e2e/test_download.py -q -p no:cacheprovider

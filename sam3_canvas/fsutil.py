@@ -60,7 +60,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[object], None],
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    return atomic_write(path, lambda fh: fh.write(data))
+    return atomic_write(path, lambda fh: fh.write(data))  # type: ignore[attr-defined]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -127,7 +127,7 @@ def is_stale(path: Path, min_age_s: float = 2.0, max_age_s: float = 3600.0) -> b
 def remove_stale_temporaries(folder: Path, **age) -> list[Path]:
     """Delete the temporary files that killed ``atomic_write`` calls left in ``folder``
     (only names this module makes); returns what was removed."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

@@ -41,7 +41,7 @@ def setup_logging(verbose: bool = False) -> Path | None:
     if verbose:
         mirror = logging.StreamHandler(sys.stderr)
         mirror.setFormatter(logging.Formatter("sam3-canvas: %(levelname)s %(name)s: %(message)s"))
-        mirror._sam3_stderr = True
+        setattr(mirror, "_sam3_stderr", True)  # noqa: B010 - a marker on a stdlib object
         root.addHandler(mirror)
     path = log_file()
     if not _configured:

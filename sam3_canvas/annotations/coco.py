@@ -12,12 +12,14 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..document import rle as rle_codec
 from ..document.annotation import Document, Instance
 from ..document.labels import LabelSet
+from ..document.records import InstanceSource
 from ..fsutil import atomic_write_text
 from .dataset import ExportReport, ImportReport, checked_size, find_image, outline
 from .polygons import DEFAULT_TOLERANCE, check_points, polygons_to_mask
@@ -26,8 +28,8 @@ from .rasterisers import COCO
 ANNOTATIONS = "annotations.json"
 
 
-def _coco_source(inst) -> dict:
-    source = inst.source or {}
+def _coco_source(inst: Instance) -> InstanceSource:
+    source = inst.source
     return source if source.get("kind") == "import" and source.get("format") == "coco" else {}
 
 
@@ -68,7 +70,7 @@ def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_
     for doc in docs:
         for inst in doc.instances:
             labels.add(inst.label)
-    category_ids, categories = _Ids(), {}
+    category_ids, categories = _Ids(), {}  # type: _Ids, dict[str, dict[str, Any]]
     for name in labels.names:
         sources = [_coco_source(i) for d in docs for i in d.instances if i.label == name]
         wanted = _shared(s.get("category_id") for s in sources) if sources and \
@@ -76,8 +78,8 @@ def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_
         categories[name] = {"id": category_ids.keep(wanted), "name": name,
                             "supercategory": str(_shared(s.get("supercategory", "")
                                                          for s in sources if s) or "")}
-    for entry in categories.values():
-        entry["id"] = entry["id"] or category_ids.new()
+    for category in categories.values():
+        category["id"] = category["id"] or category_ids.new()
     image_ids, annotation_ids = _Ids(), _Ids()
     kept_image = {}
     for doc in docs:
@@ -87,7 +89,8 @@ def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_
         kept_image[doc.image_file] = image_ids.keep(wanted)
     kept_ann = {(doc.image_file, inst.id): annotation_ids.keep(_coco_source(inst).get("id"))
                 for doc in docs for inst in doc.instances}
-    images, annotations = [], []
+    images: list[dict] = []
+    annotations: list[dict[str, Any]] = []
     tmp = Path(out)  # a staging folder: formats.export moves it into place
     for doc in docs:
         image_id = kept_image[doc.image_file] or image_ids.new()
@@ -98,7 +101,8 @@ def export_coco(docs: list[Document], labels: LabelSet, out: str | Path, images_
             shutil.copy2(images_dir / doc.image_file, tmp / "images" / doc.image_file)
         for inst in doc.instances:
             crowd = int(_coco_source(inst).get("iscrowd", 0) or 0)
-            entry = {"id": kept_ann[(doc.image_file, inst.id)] or annotation_ids.new(),
+            entry: dict[str, Any] = {
+                     "id": kept_ann[(doc.image_file, inst.id)] or annotation_ids.new(),
                      "image_id": image_id, "category_id": categories[inst.label]["id"],
                      "iscrowd": 1 if crowd else 0, "area": inst.area, "bbox": list(inst.bbox)}
             if inst.score is not None:
@@ -171,14 +175,14 @@ def import_coco(path: str | Path, images_dir: Path) -> ImportReport:
             report.problems.append(f"{path}: an annotation is not an object ({ann!r:.40})")
             continue
         where = f"{path}: annotation {ann.get('id', '?')}"
-        image_id, category_id = _id(ann.get("image_id")), _id(ann.get("category_id"))
-        doc = docs.get(image_id)
-        if doc is None:
-            if image_id not in images:
+        ann_image, category_id = _id(ann.get("image_id")), _id(ann.get("category_id"))
+        doc = docs.get(ann_image) if ann_image is not None else None
+        if doc is None or ann_image is None:
+            if ann_image not in images:
                 report.problems.append(f"{where}: refers to unknown image {ann.get('image_id')!r}")
             continue
-        label = categories.get(category_id)
-        if label is None:
+        label = categories.get(category_id) if category_id is not None else None
+        if label is None or category_id is None:
             report.problems.append(f"{where}: unknown category {ann.get('category_id')}")
             continue
         try:
@@ -189,10 +193,11 @@ def import_coco(path: str | Path, images_dir: Path) -> ImportReport:
         if not mask.any():
             report.problems.append(f"{where}: the mask is empty")
             continue
-        source = {"kind": "import", "format": "coco", "file": path.name, "id": ann.get("id"),
-                  "iscrowd": 1 if ann.get("iscrowd") in (1, True, "1") else 0,
-                  "image_id": ann.get("image_id"), "category_id": ann.get("category_id"),
-                  "supercategory": supercategories.get(ann.get("category_id"), "")}
+        source: InstanceSource = {
+            "kind": "import", "format": "coco", "file": path.name, "id": _id(ann.get("id")),
+            "iscrowd": 1 if ann.get("iscrowd") in (1, True, "1") else 0,
+            "image_id": ann_image, "category_id": category_id,
+            "supercategory": supercategories.get(category_id, "")}
         doc.insert(Instance(doc.next_id(), label, rle_codec.encode(mask),
                             score=ann.get("score"), source=source))
     report.documents = list(docs.values())

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..document.annotation import Document
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import IMAGE_SUFFIXES, image_size
+from .export_target import Outcome
 
 
 class DatasetError(Sam3CanvasError):
@@ -42,7 +43,7 @@ class ExportReport:
     instances: int = 0
     warnings: list[str] = field(default_factory=list)  # per instance: what the format lost
     unreadable: int = 0  # annotation files left out because they cannot be read
-    outcome: object = None  # export_target.Outcome: what a previous export there lost
+    outcome: Outcome | None = None  # what a previous export in the same place lost
     lost: Losses = field(default_factory=Losses)  # polygon formats: what the readers lose
 
     def replaced_note(self) -> str:

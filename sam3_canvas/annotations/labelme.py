@@ -37,7 +37,7 @@ def export_labelme(docs: list[Document], labels: LabelSet, out: str | Path, imag
     tmp = Path(out)  # a staging folder: formats.export moves it into place
     stems = unique_stems(docs, images_dir)
     for doc in docs:
-        shapes = []
+        shapes: list[dict] = []
         for inst in doc.instances:
             labels.add(inst.label)
             found = outline(doc, inst, tolerance, report, LABELME, min_part_px)
@@ -53,7 +53,7 @@ def export_labelme(docs: list[Document], labels: LabelSet, out: str | Path, imag
                                "shape_type": "polygon", "flags": {}, "mask": None})
             report.instances += 1
         image_path = os.path.relpath(images_dir / doc.image_file, out)
-        data = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes,
+        data: dict = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes,
                 "imagePath": image_path, "imageData": None,
                 "imageHeight": doc.height, "imageWidth": doc.width}
         atomic_write_text(tmp / f"{stems[doc.image_file]}.json", json.dumps(data, indent=1))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..document import rle as rle_codec
-from ..document.annotation import Instance
+from ..document.annotation import Document, Instance
 from ..engine.errors import ImageLoadError
 from ..engine.images import open_pillow
 from .dataset import ImportReport, find_image, new_document
@@ -115,7 +115,7 @@ def _from_maps(folder: Path, images_dir: Path, names: list[str], report: ImportR
 
 
 def _from_instance_files(folder: Path, images_dir: Path, report: ImportReport) -> None:
-    docs = {}
+    docs: dict[str, Document] = {}
     for png in sorted(folder.glob("*.png")):
         match = INSTANCE_FILE.match(png.name)
         if match is None:

@@ -62,8 +62,9 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = DEFAULT_TOLERANCE,
     height, width = mask.shape
     if not mask.any():
         return PolygonSet([], iou=0.0)
-    count, components, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), 8)
-    parts = []
+    count, components, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8),
+                                                                   connectivity=8)
+    parts: list[np.ndarray] = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
         if area < min_part_px:
@@ -186,20 +187,22 @@ def bridge_parts(parts: list[np.ndarray]) -> np.ndarray | None:
 def _report(result: PolygonSet, mask: np.ndarray, consumer: Consumer, joined: bool) -> None:
     """What the consumer draws from ``result.parts``, compared with the mask."""
     height, width = mask.shape
-    parts = [bridge_parts(result.parts)] if joined and result.parts else result.parts
+    joined_ring = bridge_parts(result.parts) if joined else None
+    parts = [joined_ring] if joined_ring is not None else result.parts
     drawn = consumer.fill(parts, height, width) if parts else np.zeros_like(mask)
     union = np.logical_or(drawn, mask).sum()
     result.iou = float(np.logical_and(drawn, mask).sum() / union) if union else 1.0
     result.lost_px = int(np.logical_and(mask, ~drawn).sum())
     result.added_px = int(np.logical_and(drawn, ~mask).sum())
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), 8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8),
+                                                               connectivity=8)
     for label in range(1, count):
         if not drawn[labels == label].any():
             result.lost_parts.append(int(stats[label, cv2.CC_STAT_AREA]))
     # holes: background components that do not touch the border (4-connected background)
     background = cv2.copyMakeBorder((~mask).view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT,
                                     value=1)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(background, 4)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(background, connectivity=4)
     outside = labels[0, 0]
     inner = labels[1:-1, 1:-1]
     for label in range(1, count):

@@ -82,7 +82,8 @@ class RemoveInstance(DocumentCommand):
         self.changed()
 
     def undo(self) -> None:
-        self.doc.insert(self.removed, self.index)
+        if self.removed is not None:
+            self.doc.insert(self.removed, self.index)
         self.changed()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def annotated_documents(project: Project) -> Annotated:
 
 
 def export_documents(project: Project, docs: list[Document], fmt: str, out: str | Path,
-                     unreadable: list[str] = (), **options):
+                     unreadable: Sequence[str] = (), **options):
     """Export ``docs``; the unreadable files are reported first among the warnings."""
     labels = copy.deepcopy(project.labels)
     report = formats.export(fmt, docs, labels, Path(out), project.folder, **options)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -19,6 +20,10 @@ from ..engine.prediction import Prediction
 from ..engine.prompts import BACKGROUND, FOREGROUND, Prompt
 from .commands import AddInstance, Command, Compound, RemoveInstance, ReplaceInstance, SetPrompt
 from .project import Project, SaveError
+
+#: which part of the editor's state changed (what a listener is told)
+EditorEvent = Literal["image", "prompt", "prediction", "candidate", "document", "label",
+                      "saved", "save_error", "closed"]
 
 
 class Editor:
@@ -33,13 +38,13 @@ class Editor:
         self.model_name = ""
         self.last_save_error: str | None = None
         self.changed_doc: Document | None = None
-        self._listeners: list[Callable[[str], None]] = []
+        self._listeners: list[Callable[[EditorEvent], None]] = []
 
     # -- observation -------------------------------------------------------------------
-    def subscribe(self, listener: Callable[[str], None]) -> None:
+    def subscribe(self, listener: Callable[[EditorEvent], None]) -> None:
         self._listeners.append(listener)
 
-    def _notify(self, what: str) -> None:
+    def _notify(self, what: EditorEvent) -> None:
         for listener in list(self._listeners):
             listener(what)
 

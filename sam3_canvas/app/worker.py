@@ -23,9 +23,10 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ..engine.errors import Cancelled, Sam3CanvasError
 from ..engine.images import LoadedImage, load_image
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 PREFETCH_IDLE_S = 0.5
 
 
+#: an image's place in the encoder's work; "failed" comes with a reason
+ImageState = Literal["new", "encoding", "ready", "failed"]
+
+
 class Callbacks:
     """Override what you need. Called on worker threads."""
 
@@ -50,8 +55,7 @@ class Callbacks:
     def predicted(self, request: int, path: Path, prediction) -> None: ...
     def predict_failed(self, request: int, path: Path, message: str) -> None: ...
     def encode_failed(self, request: int, path: Path, message: str) -> None: ...
-    def image_state(self, path: Path, state: str, reason: str = "") -> None: ...
-    # state: "new", "encoding", "ready" or "failed" (then ``reason`` says why)
+    def image_state(self, path: Path, state: ImageState, reason: str = "") -> None: ...
 
 
 def describe(exc: BaseException) -> str:
@@ -114,7 +118,7 @@ class InferenceWorker:
             self._load = factory
             self._cond.notify_all()
 
-    def show(self, path: Path, prefetch: list[Path] = ()) -> int:
+    def show(self, path: Path, prefetch: Sequence[Path] = ()) -> int:
         """Make ``path`` the current image: read it, encode it, then prefetch the others."""
         request = next(self._ids)
         with self._cond:
@@ -152,6 +156,13 @@ class InferenceWorker:
         self.prefetch_depth = max(0, int(depth))
 
     @property
+    def _ready(self) -> Segmenter:
+        """The loaded model (jobs that need one are picked only after a load)."""
+        if self.segmenter is None:
+            raise RuntimeError("no model is loaded")
+        return self.segmenter
+
+    @property
     def busy(self) -> bool:
         return self._busy
 
@@ -176,6 +187,8 @@ class InferenceWorker:
                 if self._stopping:
                     return
                 job, self._read = self._read, None
+            if job is None:
+                continue
             image = self._images.get(job.path)
             if image is None:
                 try:
@@ -281,7 +294,7 @@ class InferenceWorker:
                 return None
             self._run_options = options
         try:
-            return self.segmenter.encode(image, run_options=options)
+            return self._ready.encode(image, run_options=options)
         except Cancelled:
             return None  # cancelled by stop() or by interactive work
         finally:
@@ -289,7 +302,9 @@ class InferenceWorker:
                 self._run_options = None
 
     def _do_encode(self, job: _Show) -> None:
-        if not self.segmenter.is_cached(job.image):
+        if job.image is None:
+            return
+        if not self._ready.is_cached(job.image):
             self._safe(self.callbacks.image_state, job.path, "encoding")
         encoded = self._encode(job.image)
         if encoded is None:
@@ -305,15 +320,15 @@ class InferenceWorker:
 
     def _do_predict(self, payload: tuple[_Predict, EncodedImage]) -> None:
         job, encoded = payload
-        prediction = self.segmenter.predict(encoded, job.prompt)  # failures: _report_failure
+        prediction = self._ready.predict(encoded, job.prompt)  # failures: _report_failure
         self._safe(self.callbacks.predicted, job.request, job.path, prediction)
 
     def _do_prefetch(self, path: Path) -> None:
         with self._cond:
             self._prefetching = path
         try:
-            image = self.segmenter.load(path)
-            if self.segmenter.is_cached(image):
+            image = self._ready.load(path)
+            if self._ready.is_cached(image):
                 self._safe(self.callbacks.image_state, path, "ready")
                 return
             with self._cond:  # a click or a new image came while the photo was read

@@ -68,11 +68,13 @@ def _numbers(text: str, count: int, shape: str) -> tuple[float, ...]:
 
 
 def parse_pair(text: str) -> tuple[float, float]:
-    return _numbers(text, 2, "X,Y")
+    x, y = _numbers(text, 2, "X,Y")
+    return x, y
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
-    return _numbers(text, 4, "X1,Y1,X2,Y2")
+    x0, y0, x1, y1 = _numbers(text, 4, "X1,Y1,X2,Y2")
+    return x0, y0, x1, y1
 
 
 def open_segmenter_from_args(args):

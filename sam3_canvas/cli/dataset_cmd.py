@@ -67,11 +67,13 @@ def run_export(args) -> int:
     except ExportRefused:
         raise
     except (OSError, ValueError, DatasetError) as exc:
-        why = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
         import errno
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) and getattr(
-            exc, "errno", None) not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
-                                        errno.EPERM) else ""  # the folder is named already
+        why, where = str(exc), ""
+        if isinstance(exc, OSError):
+            why = describe_os_error(exc)
+            if exc.filename and exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS,
+                                                  errno.EACCES, errno.EPERM):
+                where = f" ({exc.filename})"  # those errors name the folder already
         raise DatasetCommandError(f"export failed, nothing written to {args.out}: {why}{where}") \
             from None
     for warning in report.warnings:

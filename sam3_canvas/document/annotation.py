@@ -16,6 +16,7 @@ import numpy as np
 from ..engine.errors import Sam3CanvasError
 from ..engine.prompts import Prompt
 from . import rle as rle_codec
+from .records import DocumentMeta, InstanceSource, Rle
 
 FORMAT = "sam3-canvas/annotation"
 VERSION = 1
@@ -29,9 +30,10 @@ class DocumentError(Sam3CanvasError):
 class Instance:
     id: int
     label: str
-    rle: dict  # COCO RLE of the full-size mask
+    rle: Rle  # the full-size mask
     score: float | None = None  # predicted IoU (or detection score) when it came from a model
-    source: dict = field(default_factory=dict)  # how it was made: prompt, candidate, model
+    #: how it was made: prompt, candidate, model; or the file it was imported from
+    source: InstanceSource = field(default_factory=lambda: InstanceSource())
     hidden: bool = False
 
     @classmethod
@@ -62,12 +64,14 @@ class Instance:
 
     @classmethod
     def from_json(cls, data: dict) -> Instance:
-        return cls(id=int(data["id"]), label=str(data["label"]), rle=dict(data["mask"]),
-                   score=data.get("score"), source=dict(data.get("source") or {}),
+        mask = data["mask"]
+        return cls(id=int(data["id"]), label=str(data["label"]),
+                   rle=Rle(size=list(mask["size"]), counts=mask["counts"]),
+                   score=data.get("score"), source=InstanceSource(**(data.get("source") or {})),
                    hidden=bool(data.get("hidden", False)))
 
 
-def prompt_source(prompt: Prompt, candidate: int, model: str = "") -> dict:
+def prompt_source(prompt: Prompt, candidate: int, model: str = "") -> InstanceSource:
     return {"kind": "prompt", "points": [list(p) for p in prompt.points],
             "labels": list(prompt.labels), "box": list(prompt.box) if prompt.box else None,
             "candidate": candidate, "model": model}
@@ -77,7 +81,7 @@ class Document:
     """The instances of one image, in drawing order (later ones on top)."""
 
     def __init__(self, image_file: str, width: int, height: int, image_key: str = "",
-                 instances: list[Instance] | None = None, meta: dict | None = None,
+                 instances: list[Instance] | None = None, meta: DocumentMeta | None = None,
                  next_id: int = 1):
         self.image_file = image_file
         self.width = width
@@ -85,7 +89,7 @@ class Document:
         self.image_key = image_key
         self.instances: list[Instance] = list(instances or [])
         #: what ran on the image (e.g. {"detect": {"classes": [...], "threshold": 0.5}})
-        self.meta: dict = dict(meta or {})
+        self.meta: DocumentMeta = DocumentMeta(**(meta or {}))
         #: the next id to give; saved, so an id is never given twice in a document (an undo
         #: or a redo that refers to instance 7 can never meet another instance 7)
         self._next_id = max([next_id] + [i.id + 1 for i in self.instances])

@@ -58,7 +58,9 @@ class LabelSet:
             raise ValueError("a label needs a name")
         if name in self:
             return self.get(name)
-        cls = LabelClass(name, tuple(colour) if colour else colour_for(len(self._classes)))
+        rgb = (int(colour[0]), int(colour[1]), int(colour[2])) if colour else \
+            colour_for(len(self._classes))
+        cls = LabelClass(name, rgb)
         self._classes.append(cls)
         return cls
 

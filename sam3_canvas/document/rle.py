@@ -8,11 +8,16 @@ raises ValueError for anything pycocotools must not see.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from .records import Rle
 
-def encode(mask: np.ndarray) -> dict:
+
+def encode(mask: np.ndarray) -> Rle:
     """Bool (H, W) -> ``{"size": [H, W], "counts": str}`` (COCO compressed RLE)."""
     rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
@@ -49,7 +54,7 @@ def string_counts(text: str) -> np.ndarray:
     return counts
 
 
-def validate(rle) -> tuple[int, int]:
+def validate(rle: object) -> tuple[int, int]:
     """(height, width) of a well-formed RLE; ValueError otherwise (before pycocotools)."""
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise ValueError("an RLE mask needs 'size' and 'counts'")
@@ -75,29 +80,30 @@ def validate(rle) -> tuple[int, int]:
     return height, width
 
 
-def decode(rle: dict) -> np.ndarray:
+def decode(rle: Mapping[str, Any]) -> np.ndarray:
     """COCO RLE (compressed string or uncompressed list counts) -> bool (H, W). Masks from
     outside (files, imports) must pass :func:`validate` first; ``encode``'s own need not."""
     height, width = (int(v) for v in rle["size"])
     counts = rle["counts"]
     if isinstance(counts, list):
-        rle = mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width)
+        native = mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height,
+                                        width)
     else:
-        rle = {"size": [height, width], "counts": counts.encode("ascii")}
-    return mask_utils.decode(rle).astype(bool)
+        native = {"size": [height, width], "counts": counts.encode("ascii")}
+    return mask_utils.decode(native).astype(bool)
 
 
-def area(rle: dict) -> int:
+def area(rle: Mapping[str, Any]) -> int:
     return int(mask_utils.area(_compressed(rle)))
 
 
-def bbox(rle: dict) -> tuple[int, int, int, int]:
+def bbox(rle: Mapping[str, Any]) -> tuple[int, int, int, int]:
     """(x, y, width, height) in pixels, COCO style."""
     x, y, w, h = mask_utils.toBbox(_compressed(rle)).tolist()
     return int(x), int(y), int(w), int(h)
 
 
-def _compressed(rle: dict) -> dict:
+def _compressed(rle: Mapping[str, Any]) -> Mapping[str, Any]:
     counts = rle["counts"]
     if isinstance(counts, str):
         return {"size": rle["size"], "counts": counts.encode("ascii")}

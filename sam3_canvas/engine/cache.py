@@ -15,11 +15,14 @@ import io
 import logging
 import os
 import secrets
+import sys
 import threading
 import time
 import zipfile
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +97,7 @@ class _FolderLock:
     def __enter__(self) -> _FolderLock:
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
         try:
-            if os.name == "nt":
+            if sys.platform == "win32":
                 import msvcrt
                 os.lseek(self.fd, 0, os.SEEK_SET)
                 msvcrt.locking(self.fd, msvcrt.LK_LOCK, 1)  # retries 10 s, then OSError
@@ -110,7 +113,7 @@ class _FolderLock:
     def __exit__(self, *exc) -> None:
         assert self.fd is not None
         try:
-            if os.name == "nt":
+            if sys.platform == "win32":
                 import msvcrt
                 os.lseek(self.fd, 0, os.SEEK_SET)
                 msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)
@@ -121,15 +124,21 @@ class _FolderLock:
             os.close(self.fd)
             self.fd = None
 
+    @property
+    def _held(self) -> int:
+        if self.fd is None:
+            raise RuntimeError("the folder lock is not held")
+        return self.fd
+
     def generation(self) -> str:
-        os.lseek(self.fd, 0, os.SEEK_SET)
-        return os.read(self.fd, 256).decode("ascii", "replace")
+        os.lseek(self._held, 0, os.SEEK_SET)
+        return os.read(self._held, 256).decode("ascii", "replace")
 
     def bump(self) -> str:
         token = f"{os.getpid()}-{time.time_ns()}-{secrets.token_hex(4)}"
-        os.lseek(self.fd, 0, os.SEEK_SET)
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, token.encode("ascii"))
+        os.lseek(self._held, 0, os.SEEK_SET)
+        os.ftruncate(self._held, 0)
+        os.write(self._held, token.encode("ascii"))
         return token
 
 
@@ -178,7 +187,7 @@ class DiskCache:
         self._warned = True
 
     # -- reading ------------------------------------------------------------------------
-    def load(self, image_key: str, model_key: str, dtypes: dict[str, type]) -> Embeddings | None:
+    def load(self, image_key: str, model_key: str, dtypes: Mapping[str, Any]) -> Embeddings | None:
         if not self.enabled:
             return None
         path = self.path(image_key, model_key)
@@ -256,9 +265,12 @@ class DiskCache:
             path.unlink(missing_ok=True)
             self._forget(path)
 
-    def _sync(self, lock: _FolderLock) -> None:
+    def _sync(self, lock: _FolderLock) -> OrderedDict[Path, list[int]]:
+        """The index, rescanned on first use or when another process changed the folder."""
         if self._index is None or lock.generation() != self._generation:
-            self.scan()  # first use, or another process changed the folder
+            self.scan()
+        assert self._index is not None
+        return self._index
 
     def trim(self) -> None:
         """Evict until the entries fit the bound (after the bound was lowered)."""
@@ -287,7 +299,8 @@ class DiskCache:
         data = None
         if sum(a.size for a in value.values()) * 2 <= self.max_bytes:
             buffer = io.BytesIO()
-            np.savez(buffer, **{k: v.astype(np.float16) for k, v in value.items()})
+            halves: dict[str, Any] = {k: v.astype(np.float16) for k, v in value.items()}
+            np.savez(buffer, **halves)
             data = buffer.getbuffer()
         if data is None or len(data) > self.max_bytes:
             self.trim()  # not written; but a lowered bound still shrinks the folder
@@ -297,7 +310,7 @@ class DiskCache:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             with self._lock, _FolderLock(self.root / self.LOCK_NAME) as lock:
-                self._sync(lock)
+                index = self._sync(lock)
                 self._forget(path)  # replaced: its old size no longer counts
                 self._evict(self.max_bytes - len(data))
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -309,7 +322,7 @@ class DiskCache:
                     fh.write(data)
                 os.replace(tmp, path)
                 tmp = None
-                self._index[path] = [len(data), time.time_ns()]
+                index[path] = [len(data), time.time_ns()]
                 self._total += len(data)
                 self._generation = lock.bump()
             return True
@@ -332,7 +345,7 @@ class EmbeddingCache:
             else None
 
     def get(self, image_key: str, model_key: str,
-            dtypes: dict[str, type]) -> tuple[Embeddings | None, str | None]:
+            dtypes: Mapping[str, Any]) -> tuple[Embeddings | None, str | None]:
         """(embeddings, "memory" | "disk") on a hit, (None, None) on a miss."""
         key = f"{model_key}:{image_key}"
         value = self.memory.get(key)

@@ -239,12 +239,12 @@ def _to_uint8(arr: np.ndarray) -> tuple[np.ndarray, str]:
     finite = np.isfinite(arr)
     if not finite.any():
         return np.zeros(arr.shape, np.uint8), "no finite pixel values (all NaN or infinite)"
-    lo, hi = float(arr[finite].min()), float(arr[finite].max())
+    low, high = float(arr[finite].min()), float(arr[finite].max())
     note = "" if finite.all() else "NaN or infinite pixels shown as black"
-    arr = np.where(finite, arr, lo)
-    if 0.0 <= lo and hi <= 1.0:
+    arr = np.where(finite, arr, low)
+    if 0.0 <= low and high <= 1.0:
         return np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), note
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    stretched = np.clip((arr - lo) * scale + 0.5, 0, 255).astype(np.uint8)
-    return stretched, "; ".join(x for x in (note, f"values {lo:g}..{hi:g} stretched to 0..255")
+    scale = 255.0 / (high - low) if high > low else 0.0
+    stretched = np.clip((arr - low) * scale + 0.5, 0, 255).astype(np.uint8)
+    return stretched, "; ".join(x for x in (note, f"values {low:g}..{high:g} stretched to 0..255")
                                 if x)

@@ -23,7 +23,7 @@ def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     """Stretch an RGB uint8 image to (height, width) with antialiased bilinear filtering."""
     if rgb.shape[1] == width and rgb.shape[0] == height:
         return rgb
-    return np.asarray(Image.fromarray(rgb).resize((width, height), Image.BILINEAR))
+    return np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BILINEAR))
 
 
 def pixel_values(rgb: np.ndarray, width: int, height: int, dtype=np.float32) -> np.ndarray:

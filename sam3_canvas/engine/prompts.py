@@ -47,7 +47,10 @@ class Prompt:
         return Prompt(self.points + ((float(x), float(y)),), self.labels + (int(label),), self.box)
 
     def with_box(self, box: tuple[float, float, float, float] | None) -> Prompt:
-        return Prompt(self.points, self.labels, None if box is None else tuple(map(float, box)))
+        if box is None:
+            return Prompt(self.points, self.labels, None)
+        x1, y1, x2, y2 = (float(v) for v in box)
+        return Prompt(self.points, self.labels, (x1, y1, x2, y2))
 
     @property
     def is_empty(self) -> bool:

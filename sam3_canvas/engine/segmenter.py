@@ -58,7 +58,7 @@ class Segmenter:
                  disk_cache_bytes: int = DEFAULT_DISK_CACHE_BYTES) -> Segmenter:
         """``cache_dir`` (None: memory only) holds the disk cache, bounded to
         ``disk_cache_bytes`` (0: none), and the memo of model file digests."""
-        files = find_tracker_files(folder, variant)
+        files = find_tracker_files(Path(folder), variant)
         disk = cache_dir if cache_dir and disk_cache_bytes > 0 else None
         model = TrackerModel(files.encoder, files.decoder, provider=provider, threads=threads,
                              identity_memo=memo_path(disk))

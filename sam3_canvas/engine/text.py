@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,8 @@ class ClassResult:
         if self.masks is not None:
             return self.masks[query]
         if query not in self._full:
+            if self.logits is None:
+                raise ValueError("a text result has either full-size masks or logits")
             width, height = self.image_size
             self._full[query] = upsample_mask(self.logits[query], width, height)
         return self._full[query]
@@ -95,15 +98,21 @@ class ClassResult:
         for q in order:
             if all(_iou(small[q], small[k]) <= nms_iou for k in kept):
                 kept.append(q)
-        return [Detection(self.label, float(self.scores[q]), tuple(map(float, self.boxes[q])),
-                          q, self) for q in kept]
+        return [Detection(self.label, float(self.scores[q]), _box(self.boxes[q]), q, self)
+                for q in kept]
 
     def _nms_masks(self, queries: list[int]) -> dict[int, np.ndarray]:
         if self.logits is not None:
             return {q: self.logits[q] > 0 for q in queries}
         import cv2
+        assert self.masks is not None
         return {q: cv2.resize(self.masks[q].view(np.uint8), (256, 256),
                               interpolation=cv2.INTER_AREA) > 0 for q in queries}
+
+
+def _box(row: np.ndarray) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in row[:4])
+    return x0, y0, x1, y1
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -235,7 +244,7 @@ class TextSegmenter:
 
     # -- decoding -----------------------------------------------------------------------
     def detect(self, source, classes: list[str] | str,
-               exemplars: list[Exemplar] = ()) -> TextResult:
+               exemplars: Sequence[Exemplar] = ()) -> TextResult:
         names = parse_classes(classes)
         if not names and not exemplars:
             raise PromptError("no class name: type one or more, separated by commas")

@@ -79,9 +79,10 @@ class ClipTokenizer:
             lines = gzip.open(path, "rt", encoding="utf-8").read().split("\n")
         except (OSError, EOFError, UnicodeDecodeError) as exc:
             raise TokenizerError(f"{path}: the CLIP vocabulary cannot be read ({exc})") from None
-        pairs = [tuple(line.split()) for line in lines[1:49152 - 256 - 2 + 1]]
-        if len(pairs) != 48894 or any(len(p) != 2 for p in pairs):
-            raise TokenizerError(f"{path}: not CLIP's BPE vocabulary ({len(pairs)} merges)")
+        split = [line.split() for line in lines[1:49152 - 256 - 2 + 1]]
+        if len(split) != 48894 or any(len(p) != 2 for p in split):
+            raise TokenizerError(f"{path}: not CLIP's BPE vocabulary ({len(split)} merges)")
+        pairs = [(p[0], p[1]) for p in split]
         byte_chars = list(_bytes_to_unicode().values())
         words = byte_chars + [c + "</w>" for c in byte_chars] + ["".join(p) for p in pairs] + \
             ["<|startoftext|>", "<|endoftext|>"]

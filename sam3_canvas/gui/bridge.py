@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from ..app.worker import Callbacks, describe
+from ..app.worker import Callbacks, ImageState, describe
 from .images import candidate_thumbnails, logits_overlay, photo_images
 from .inbox import Inbox
 
@@ -90,5 +90,5 @@ class WorkerBridge(QObject, Callbacks):
     def encode_failed(self, request: int, path: Path, message: str) -> None:
         self._post("encodeFailed", request, path, message)
 
-    def image_state(self, path: Path, state: str, reason: str = "") -> None:
+    def image_state(self, path: Path, state: ImageState, reason: str = "") -> None:
         self._post("stateChanged", path, state, reason)

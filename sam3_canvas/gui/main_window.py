@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
-from ..app.editor import Editor
+from ..app.editor import Editor, EditorEvent
 from ..app.project import Project
 from ..app.settings import Settings
 from ..app.worker import InferenceWorker
@@ -437,7 +437,7 @@ class MainWindow(DatasetActions, QMainWindow):
                 f"{prediction.timings['decode']:.0f} ms")
 
     # -- editor events -------------------------------------------------------------------
-    def _editor_changed(self, what: str) -> None:
+    def _editor_changed(self, what: EditorEvent) -> None:
         editor = self.editor
         if what == "prompt":
             self.canvas.set_prompt(editor.prompt)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -25,10 +24,9 @@ from PySide6.QtWidgets import (
 )
 from tqdm import tqdm
 
-from ..app.worker import describe
-from ..engine.errors import DownloadError
 from ..models.store import ModelStore
 from .inbox import Inbox
+from .tasks import Task, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,6 @@ class ModelDialog(QDialog):
         self.chosen_dir: str | None = None
         self.downloaded: tuple[str, str] | None = None
         self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
         layout = QVBoxLayout(self)
         intro = reason or "No SAM3 model is installed yet."
         layout.addWidget(QLabel(
@@ -103,7 +100,8 @@ class ModelDialog(QDialog):
         for button in (self.download, self.cancel, self.disk, self.skip):
             row.addWidget(button)
         layout.addLayout(row)
-        self.inbox = Inbox(self)  # the download thread reports through it
+        self.inbox = Inbox(self)  # the download task reports through it
+        self.tasks = TaskRunner(self.inbox)
         self.download.clicked.connect(self.start_download)
         self.cancel.clicked.connect(self._cancel.set)
         self.disk.clicked.connect(self._pick_folder)
@@ -122,24 +120,21 @@ class ModelDialog(QDialog):
             lambda done, total, name: self.inbox.post(self._progress, done, total, name),
             self._cancel)
 
-        def work():
-            try:
-                download_pack(self.store, "sam3-tracker", variant, tqdm_class=tqdm_class,
-                              endpoint=endpoint or None)
-            except Exception as exc:  # noqa: BLE001 - every failure reaches the dialog
-                if self._cancel.is_set():
-                    message = "Cancelled. The part already downloaded is kept; Download " \
-                              "resumes it."
-                else:
-                    if not isinstance(exc, DownloadError):
-                        log.error("download failed:\n%s", traceback.format_exc())
-                    message = describe(exc)
-                self.inbox.post(self._finished, False, message)
-                return
-            self.inbox.post(self._finished, True, variant)
+        def work(task: Task) -> str:
+            download_pack(self.store, "sam3-tracker", variant, tqdm_class=tqdm_class,
+                          endpoint=endpoint or None)
+            return variant
 
-        self._thread = threading.Thread(target=work, name="sam3-download", daemon=True)
-        self._thread.start()
+        def done(result: object, error: str) -> None:
+            if not error:
+                self._finished(True, str(result))
+            elif self._cancel.is_set():
+                self._finished(False, "Cancelled. The part already downloaded is kept; "
+                                      "Download resumes it.")
+            else:
+                self._finished(False, error)
+
+        self.tasks.start("download", work, done)
 
     def _progress(self, done: int, total: int, name: str) -> None:
         if total > 0:
@@ -167,6 +162,5 @@ class ModelDialog(QDialog):
         """Closing the dialog cancels a download and waits for it to stop (its partial files
         stay for the next try)."""
         self._cancel.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10.0)
+        self.tasks.stop_all(timeout=10.0)
         super().reject()

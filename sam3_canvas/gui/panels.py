@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..app.worker import ImageState
 from ..document.annotation import Document
 from ..document.labels import LabelSet
 
@@ -154,9 +155,9 @@ class InstancesPanel(QWidget):
             self.visibilityChanged.emit(item.data(Qt.ItemDataRole.UserRole), visible)
 
 
-STATE_TEXT = {"new": "○", "encoding": "◐", "ready": "●", "failed": "✕"}
-STATE_TIP = {"new": "not encoded", "encoding": "encoding…", "ready": "encoded, ready",
-             "failed": "failed"}
+STATE_TEXT: dict[ImageState, str] = {"new": "○", "encoding": "◐", "ready": "●", "failed": "✕"}
+STATE_TIP: dict[ImageState, str] = {"new": "not encoded", "encoding": "encoding…",
+                                     "ready": "encoded, ready", "failed": "failed"}
 
 
 class FilesPanel(QWidget):
@@ -176,7 +177,7 @@ class FilesPanel(QWidget):
         layout.addWidget(legend)
         self.paths: list[Path] = []
         self.rows: dict[str, int] = {}
-        self.states: dict[str, str] = {}
+        self.states: dict[str, ImageState] = {}
         self.reasons: dict[str, str] = {}  # why an image failed (its tooltip)
         self.annotated: set[str] = set()
         self._updating = False
@@ -196,7 +197,7 @@ class FilesPanel(QWidget):
             self._render(path.name)
         self._updating = False
 
-    def set_state(self, name: str, state: str, reason: str = "") -> None:
+    def set_state(self, name: str, state: ImageState, reason: str = "") -> None:
         if name in self.states:
             self.states[name] = state
             if state == "failed":

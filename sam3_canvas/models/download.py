@@ -55,6 +55,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..engine.errors import DownloadError
 from .catalogue import Pack, PackFile, Variant
@@ -200,11 +201,12 @@ def remote_files(pack: Pack, variant: Variant, endpoint: str | None = None,
                                revision=pack.revision)
     out = {}
     for info in infos:
-        if getattr(info, "size", None) is None:
+        size = getattr(info, "size", None)
+        if size is None:
             continue  # a folder
         lfs = getattr(info, "lfs", None)
         # a plain dict in huggingface_hub 0.20, a dict with attributes from 0.21 on
-        out[info.path] = RemoteFile(info.path, int(info.size),
+        out[info.path] = RemoteFile(info.path, int(size),
                                     lfs["sha256"] if lfs is not None else None)
     return out
 
@@ -317,8 +319,9 @@ def _progress_bar(tqdm_class, progress: bool, total: int, initial: int, name: st
                   unit_divisor=1024)
     if tqdm_class is None:  # a bar on the terminal, off as huggingface_hub's are off
         from huggingface_hub.utils import are_progress_bars_disabled
-        from tqdm.auto import tqdm as tqdm_class
+        from tqdm.auto import tqdm
         kwargs["disable"] = not progress or are_progress_bars_disabled()
+        return tqdm(**kwargs)
     return tqdm_class(**kwargs)
 
 
@@ -333,7 +336,7 @@ def _open_stream(url: str, headers: dict[str, str]):
     """A streamed GET through huggingface_hub's session, as a context manager."""
     from huggingface_hub import get_session
 
-    session = get_session()
+    session: Any = get_session()  # requests.Session or httpx.Client, by hub version
     if callable(getattr(session, "stream", None)):  # httpx / httpx2 client (hub >= 1.0)
         return session.stream("GET", url, headers=headers, timeout=_timeout(),
                               follow_redirects=True)

@@ -141,7 +141,7 @@ def oracle_logits(mask: np.ndarray, offsets=(-2.0, 0.0, 2.0)) -> np.ndarray:
     outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
     signed = np.where(mask, inside - 0.5, 0.5 - outside).astype(np.float32)
     low = cv2.resize(signed, (LOW_RES, LOW_RES), interpolation=cv2.INTER_AREA)
-    low /= max(width, height) / LOW_RES  # pixels -> mask cells
+    low = low / (max(width, height) / LOW_RES)  # pixels -> mask cells
     return np.stack([low + o for o in offsets])[None, None].astype(np.float32)
 
 

@@ -52,7 +52,7 @@ def slot_boxes() -> np.ndarray:
 
 def expected_slots(first_token: int) -> list[tuple[int, float]]:
     """(slot, logit) pairs that a class whose first token is ``first_token`` switches on."""
-    out = {}
+    out: dict[int, float] = {}
     for k in range(1, 2 + first_token % 3):
         slot = (first_token * 37 * k) % SLOTS
         out.setdefault(slot, SLOT_LOGITS[k - 1])

@@ -400,7 +400,7 @@ def test_closing_the_download_dialog_during_a_download(qtbot, tmp_path, fake_pac
         start = time.monotonic()
         dialog.reject()  # the window's close button
         assert time.monotonic() - start < 5.0
-        assert not dialog._thread.is_alive()
+        assert not dialog.tasks.running()
         kept = part.stat().st_size
         assert 0 < kept < 12 * 1024 * 1024 and not store.is_installed("sam3-tracker")
     record.seen("the dialog closes; the download stops")

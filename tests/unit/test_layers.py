@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "sam3_canvas"
+PACKAGE = Path(__file__).resolve().parents[2] / "sam3_canvas"
 
 #: lower number = lower layer; a module may import its own layer or lower ones
 LAYERS = {

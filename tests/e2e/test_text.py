@@ -217,7 +217,7 @@ def test_nms_drops_the_weaker_duplicate():
 
 def test_detect_command_writes_resumes_and_exports(tmp_path):
     from sam3_canvas.document.annotation import Document
-    from tests.test_cli import cli
+    from tests.e2e.test_cli import cli
     folder = tmp_path / "photos"
     folder.mkdir()
     for image in fixture_path("coco").glob("*.jpg"):

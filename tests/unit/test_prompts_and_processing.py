@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -59,18 +58,38 @@ def test_pixel_values_are_normalised_to_minus_one_one():
     assert pixel_values(rgb, 1008, 1008, np.float16).dtype == np.float16
 
 
-def test_region_upsampling_equals_the_full_resize():
+def _bilinear(logits: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear resampling written out, half-pixel centres, edges clamped: the convention of
+    torch's ``interpolate(mode="bilinear", align_corners=False)``, which transformers' SAM
+    post-processing uses. Independent of OpenCV, in float64."""
+    rows, cols = logits.shape
+
+    def taps(size: int, source: int):
+        at = np.clip((np.arange(size) + 0.5) * source / size - 0.5, 0, source - 1)
+        low = np.floor(at).astype(int)
+        return low, np.minimum(low + 1, source - 1), at - low
+
+    y0, y1, fy = taps(height, rows)
+    x0, x1, fx = taps(width, cols)
+    a = logits.astype(np.float64)
+    top = a[y0][:, x0] * (1 - fx) + a[y0][:, x1] * fx
+    bottom = a[y1][:, x0] * (1 - fx) + a[y1][:, x1] * fx
+    return top * (1 - fy)[:, None] + bottom * fy[:, None]
+
+
+def test_region_upsampling_equals_bilinear_resampling():
     rng = np.random.default_rng(7)
     yy, xx = np.mgrid[0:288, 0:288]
-    for trial in range(20):
+    for trial in range(12):
         cx, cy, r = rng.uniform(0, 288, 2).tolist() + [rng.uniform(2, 80)]
         logits = (r - np.hypot(xx - cx, yy - cy)).astype(np.float32)
         logits += rng.normal(0, 1.5, logits.shape).astype(np.float32)
         width, height = int(rng.integers(200, 3000)), int(rng.integers(200, 3000))
         exact = upsample_mask(logits, width, height, exact=True)
         fast = upsample_mask(logits, width, height)
-        reference = cv2.resize(logits, (width, height), interpolation=cv2.INTER_LINEAR) > 0
-        assert np.array_equal(exact, reference)
+        reference = _bilinear(logits, width, height) > 0
+        # float32 against float64: only pixels whose value is within rounding of 0 may differ
+        assert int((exact ^ reference).sum()) <= 2, trial
         # region + fixed-point warp: at most a few boundary pixels of difference
         differing = int((fast ^ exact).sum())
         assert differing <= max(3, exact.sum() // 10000), (trial, differing)

@@ -30,7 +30,7 @@ from sam3_canvas.models.download import download_pack, verify_installed
 from sam3_canvas.models.store import ModelStore, open_segmenter
 from tests.hubserver import StandInHub
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 REPO = "onnx-community/sam3-tracker-ONNX"
 RESUME = "run the same command again to resume"
@@ -162,7 +162,7 @@ import sys
 from sam3_canvas.models.catalogue import PackFile
 from sam3_canvas.models.download import download_pack
 from sam3_canvas.models.store import ModelStore
-from tests.test_download import BIG, _catalogue
+from tests.e2e.test_download import BIG, _catalogue
 store = ModelStore(sys.argv[2], _catalogue(PackFile(BIG, 8, "data")))
 download_pack(store, "sam3-tracker", endpoint=sys.argv[1], progress=False)
 """

@@ -66,34 +66,39 @@ def _editor_with_prediction(folder, fake_pack, name="ring.jpg"):
     return editor, seg, encoded
 
 
-def test_click_accept_undo_redo_and_autosave(folder, fake_pack):
+def _accepted(folder, fake_pack):
+    """An editor on ring.jpg where a click's third candidate was accepted as "cat"."""
     editor, seg, encoded = _editor_with_prediction(folder, fake_pack)
-    events = []
+    events: list[str] = []
     editor.subscribe(events.append)
-    history = []
-
-    def run(command):
-        command.redo()
-        history.append(command)
-
-    run(editor.cmd_add_point(240, 160))
+    editor.cmd_add_point(240, 160).redo()
     assert editor.set_prediction(seg.predict(encoded, editor.prompt))
     editor.select_candidate(2)
     editor.set_label("cat")
-    run(editor.cmd_accept())
+    accept = editor.cmd_accept()
+    accept.redo()
+    return editor, accept, events
+
+
+def test_accepting_saves_the_instance_and_its_label(folder, fake_pack):
+    editor, _, events = _accepted(folder, fake_pack)
     assert [i.label for i in editor.doc.instances] == ["cat"]
     assert editor.prompt.is_empty and editor.prediction is None
     saved = Document.load(editor.project.annotation_path(folder / "ring.jpg"))
     assert len(saved.instances) == 1 and saved.instances[0].source["candidate"] == 2
     assert json.loads((folder / ".sam3-canvas" / "labels.json").read_text())["labels"][0][
         "name"] == "cat"
-    # undo the accept: the instance goes, the prompt comes back; the file follows
-    history[-1].undo()
+    assert "saved" in events and "document" in events
+
+
+def test_undoing_an_accept_brings_the_prompt_back_and_the_file_follows(folder, fake_pack):
+    editor, accept, _ = _accepted(folder, fake_pack)
+    accept.undo()
     assert editor.doc.instances == [] and editor.prompt == Prompt.click(240, 160)
     assert Document.load(editor.project.annotation_path(folder / "ring.jpg")).instances == []
-    history[-1].redo()
+    accept.redo()
     assert len(editor.doc.instances) == 1
-    assert "saved" in events and "document" in events
+    assert len(Document.load(editor.project.annotation_path(folder / "ring.jpg")).instances) == 1
 
 
 def test_stale_prediction_is_dropped(folder, fake_pack):
@@ -240,7 +245,36 @@ class Recorder(Callbacks):
         raise AssertionError(f"no {name} within {timeout}s: {self.events}")
 
 
-def test_worker_encodes_predicts_and_newest_request_wins(folder, fake_pack):
+def _burst(worker, rec, image) -> tuple[list[int], float]:
+    """Twenty clicks as fast as they come; (request ids, when the last was sent)."""
+    ids = [worker.predict(image, Prompt.click(10 + i, 10)) for i in range(20)]
+    last_click = time.monotonic()
+    deadline = time.monotonic() + 20
+    while not any(e[0] == "predicted" and e[1] == ids[-1] for e in rec.events):
+        assert time.monotonic() < deadline, "the newest request was never answered"
+        time.sleep(0.01)
+    return ids, last_click
+
+
+def test_a_burst_of_clicks_is_coalesced_and_the_newest_wins(folder, fake_pack):
+    rec = Recorder()
+    worker = InferenceWorker(rec, prefetch_depth=0)
+    try:
+        worker.load_model(lambda: Segmenter.from_dir(fake_pack))
+        images = sorted(folder.glob("*.jpg"))
+        worker.show(images[0])
+        rec.wait_for("encoded")
+        ids, _ = _burst(worker, rec, images[0])
+        predicted = [e for e in rec.events if e[0] == "predicted"]
+        assert predicted[-1][1] == ids[-1]
+        assert predicted[-1][3].prompt == Prompt.click(29, 10)
+        assert len(predicted) < 20
+    finally:
+        assert worker.stop()
+
+
+def test_prefetch_waits_for_an_idle_user_and_stops_at_its_depth(folder, fake_pack):
+    from sam3_canvas.app.worker import PREFETCH_IDLE_S
     rec = Recorder()
     worker = InferenceWorker(rec, prefetch_depth=2)
     try:
@@ -248,17 +282,7 @@ def test_worker_encodes_predicts_and_newest_request_wins(folder, fake_pack):
         images = sorted(folder.glob("*.jpg"))
         worker.show(images[0], prefetch=images[1:])
         rec.wait_for("encoded")
-        ids = [worker.predict(images[0], Prompt.click(10 + i, 10)) for i in range(20)]
-        last_click = time.monotonic()
-        deadline = time.monotonic() + 20
-        while not any(e[0] == "predicted" and e[1] == ids[-1] for e in rec.events):
-            assert time.monotonic() < deadline, "the newest request was never answered"
-            time.sleep(0.01)
-        predicted = [e for e in rec.events if e[0] == "predicted"]
-        assert predicted[-1][1] == ids[-1]
-        assert predicted[-1][3].prompt == Prompt.click(29, 10)
-        assert len(predicted) < 20  # the burst was coalesced
-        # prefetching waits until the user has been idle, then encodes the next two images
+        _, last_click = _burst(worker, rec, images[0])
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             states = [(e[1].name, e[2]) for e in rec.events if e[0] == "image_state"]
@@ -270,7 +294,6 @@ def test_worker_encodes_predicts_and_newest_request_wins(folder, fake_pack):
         first_prefetch = next(i for i, e in enumerate(rec.events)
                               if e[0] == "image_state" and e[1] == images[1])
         assert all(e[0] != "predicted" for e in rec.events[first_prefetch:])
-        from sam3_canvas.app.worker import PREFETCH_IDLE_S
         assert rec.times[first_prefetch] - last_click >= PREFETCH_IDLE_S
     finally:
         assert worker.stop()

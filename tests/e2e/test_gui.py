@@ -79,30 +79,46 @@ def wait_prediction(qtbot, window):
     return window.editor.prediction
 
 
-def test_click_three_candidates_pick_accept(qtbot, make_window, folder, truth, tmp_path):
+@pytest.fixture()
+def clicked(qtbot, make_window, folder, truth, tmp_path):
+    """A window on llama.jpg with the oracle pack, clicked once in the middle of the llama."""
     oracle = fake_models.write_oracle_pack(tmp_path / "oracle", truth)
     window = make_window(oracle)
     open_and_wait(qtbot, window, folder / "llama.jpg")
     ys, xs = np.nonzero(truth)
     click_image(window, int(np.median(xs)), int(np.median(ys)))
-    prediction = wait_prediction(qtbot, window)
-    # the panel shows the three candidates best first, with their IoU and the presence
+    return window, wait_prediction(qtbot, window)
+
+
+def test_a_click_shows_three_candidates_best_first_with_their_iou(qtbot, clicked):
+    window, _ = clicked
     texts = [b.text() for b in window.candidates.buttons]
     assert texts[0].startswith("1  IoU 0.910  best") and "IoU 0.770" in texts[1]
     qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in window.candidates.buttons),
                     timeout=10000)  # the thumbnails follow the overlay
     assert "Object presence: 100.0%" in window.candidates.presence.text()
     assert window.canvas.candidate.overlay is not None
-    # key 3 picks the third-ranked candidate (mask 0, the eroded one); key 1 the best again
-    QTest.keyClick(window, Qt.Key.Key_3)
+
+
+def test_number_keys_pick_a_candidate_by_rank(clicked):
+    window, prediction = clicked
+    QTest.keyClick(window, Qt.Key.Key_3)  # the third-ranked: mask 0, the eroded one
     assert window.editor.candidate == prediction.ranking[2] == 0
     QTest.keyClick(window, Qt.Key.Key_1)
-    assert window.editor.candidate == 1
+    assert window.editor.candidate == prediction.ranking[0] == 1
+
+
+def test_typing_a_label_triggers_no_shortcut_and_accepts_nothing(clicked):
+    window, _ = clicked
     window.labels.entry.setFocus()
     QTest.keyClicks(window.labels.entry, "dad")  # letters that are shortcuts elsewhere
     QTest.keyClick(window.labels.entry, Qt.Key.Key_Return)  # adds the label, accepts nothing
     assert window.editor.label == "dad" and window.editor.doc.instances == []
     assert window.editor.image.name == "llama.jpg"  # "d" did not flip to the next image
+
+
+def test_enter_accepts_the_full_size_mask_and_saves_it(clicked, folder, truth):
+    window, _ = clicked
     window.labels.entry.setText("llama")
     QTest.keyClick(window.labels.entry, Qt.Key.Key_Return)
     window.canvas.setFocus()
@@ -138,38 +154,62 @@ def test_shift_click_carves_and_box_drag(qtbot, make_window, folder, fake_pack):
     assert window.editor.prediction.mask(1)[90, 70]
 
 
-def test_undo_and_redo_prompts_and_accepts(qtbot, make_window, folder, fake_pack):
+def _undo(window) -> None:
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+
+
+def _redo(window) -> None:
+    QTest.keyClick(window, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+
+
+@pytest.fixture()
+def teddy(qtbot, make_window, folder, fake_pack):
+    """A window on teddy.jpg with the fake pack, one click predicted."""
     window = make_window(fake_pack)
     open_and_wait(qtbot, window, folder / "teddy.jpg")
     click_image(window, 100, 100)
     wait_prediction(qtbot, window)
-    click_image(window, 110, 100, background=True)
-    qtbot.waitUntil(lambda: len(window.editor.prompt.points) == 2)
-    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert window.editor.prompt == Prompt.click(100, 100)
-    QTest.keyClick(window, Qt.Key.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    assert window.editor.prompt.labels == (1, 0)
-    wait_prediction(qtbot, window)
-    window.accept_candidate()
-    assert len(window.editor.doc.instances) == 1
-    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert window.editor.doc.instances == [] and window.editor.prompt.labels == (1, 0)
+    return window
+
+
+def test_undo_and_redo_a_prompt_point(qtbot, teddy):
+    click_image(teddy, 110, 100, background=True)
+    qtbot.waitUntil(lambda: len(teddy.editor.prompt.points) == 2)
+    _undo(teddy)
+    assert teddy.editor.prompt == Prompt.click(100, 100)
+    _redo(teddy)
+    assert teddy.editor.prompt.labels == (1, 0)
+
+
+def test_undo_an_accept_brings_the_prompt_back_and_saves(qtbot, teddy, folder):
+    click_image(teddy, 110, 100, background=True)
+    qtbot.waitUntil(lambda: len(teddy.editor.prompt.points) == 2)
+    wait_prediction(qtbot, teddy)
+    teddy.accept_candidate()
+    assert len(teddy.editor.doc.instances) == 1
+    _undo(teddy)
+    assert teddy.editor.doc.instances == [] and teddy.editor.prompt.labels == (1, 0)
     assert Document.load(folder / ".sam3-canvas" / "teddy.jpg.json").instances == []
-    QTest.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
-    assert len(window.editor.doc.instances) == 1
-    # delete, then undo the delete
-    window.instances.list.setCurrentRow(0)
-    QTest.keyClick(window, Qt.Key.Key_Delete)
-    assert window.editor.doc.instances == []
-    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert len(window.editor.doc.instances) == 1
-    # Esc clears the prompt, undoably
-    click_image(window, 200, 150)
-    QTest.keyClick(window, Qt.Key.Key_Escape)
-    assert window.editor.prompt.is_empty
-    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert window.editor.prompt == Prompt.click(200, 150)
+    QTest.keyClick(teddy, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # redo, too
+    assert len(teddy.editor.doc.instances) == 1
+
+
+def test_undo_a_delete(teddy):
+    teddy.accept_candidate()
+    teddy.instances.list.setCurrentRow(0)
+    QTest.keyClick(teddy, Qt.Key.Key_Delete)
+    assert teddy.editor.doc.instances == []
+    _undo(teddy)
+    assert len(teddy.editor.doc.instances) == 1
+
+
+def test_escape_clears_the_prompt_undoably(teddy):
+    click_image(teddy, 200, 150)
+    QTest.keyClick(teddy, Qt.Key.Key_Escape)
+    assert teddy.editor.prompt.is_empty
+    _undo(teddy)
+    assert teddy.editor.prompt == Prompt.click(100, 100).add_point(200, 150)
 
 
 def test_each_image_keeps_its_own_undo_history(qtbot, make_window, folder, fake_pack):
@@ -442,9 +482,10 @@ def test_export_a_dataset_and_import_one(qtbot, make_window, folder, fake_pack, 
     assert not window.history.group.canUndo()  # the old history referred to replaced objects
 
 
-def test_find_by_class_name_filter_and_accept(qtbot, make_window, tmp_path):
+@pytest.fixture()
+def street(qtbot, make_window, tmp_path):
+    """A window on the street photo with the fake text pack, "person, car" found."""
     from sam3_canvas.testing.fake_text_models import write_text_pack
-    from tests.gui_helpers import drag_image
     folder = tmp_path / "coco"
     folder.mkdir()
     shutil.copy(fixture_path("coco/street.jpg"), folder / "street.jpg")
@@ -454,33 +495,49 @@ def test_find_by_class_name_filter_and_accept(qtbot, make_window, tmp_path):
     window.text.entry.setText("person, car")
     QTest.keyClick(window.text.entry, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.text_controller.result is not None, timeout=30000)
-    shown = window.text.results.count()
-    assert shown == 4 and len(window.canvas.detection_items) == 4
-    labels = [window.text.results.item(i).text().split()[0] for i in range(shown)]
-    assert sorted(labels) == ["car", "car", "person", "person"]
-    runs = window.text_controller.result.classes[0].timings.copy()
-    window.text.slider.setValue(92)  # re-filter: the weaker of each pair goes, no model runs
-    assert window.text.results.count() == 2 and len(window.canvas.detection_items) == 2
-    assert window.text_controller.result.classes[0].timings == runs
-    window.text.slider.setValue(50)
-    window.text.results.item(0).setCheckState(Qt.CheckState.Unchecked)
-    window.text.accept_ticked.click()
-    assert sorted(i.label for i in window.editor.doc.instances) == sorted(labels[1:])
-    assert all(i.source["kind"] == "text" for i in window.editor.doc.instances)
-    assert window.canvas.detection_items == [] and window.text.results.count() == 0
-    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert window.editor.doc.instances == []  # one undo takes the whole accept back
-    # exemplar boxes: with the box mode on, a drag becomes an exemplar, not a click prompt
-    window.text.exemplars.setChecked(True)
-    drag_image(window, (100, 100), (220, 200))
-    assert window.text_controller.exemplars[0].box == (100, 100, 220, 200)
-    assert window.editor.prompt.is_empty
-    window.text.entry.setText("zebra")
-    window.text.find.click()
-    qtbot.waitUntil(lambda: window.text_controller.result is not None and
-                    window.text_controller.result.classes[0].label == "zebra", timeout=30000)
+    return window
+
+
+def _result_labels(window) -> list[str]:
+    return [window.text.results.item(i).text().split()[0]
+            for i in range(window.text.results.count())]
+
+
+def test_find_by_class_names_lists_and_draws_every_instance(street):
+    assert sorted(_result_labels(street)) == ["car", "car", "person", "person"]
+    assert len(street.canvas.detection_items) == 4
+
+
+def test_the_threshold_slider_refilters_without_running_the_model(street):
+    runs = street.text_controller.result.classes[0].timings.copy()
+    street.text.slider.setValue(92)  # the weaker of each pair goes
+    assert street.text.results.count() == 2 and len(street.canvas.detection_items) == 2
+    assert street.text_controller.result.classes[0].timings == runs
+
+
+def test_accepting_the_ticked_detections_is_one_undo_step(street):
+    labels = _result_labels(street)
+    street.text.results.item(0).setCheckState(Qt.CheckState.Unchecked)
+    street.text.accept_ticked.click()
+    assert sorted(i.label for i in street.editor.doc.instances) == sorted(labels[1:])
+    assert all(i.source["kind"] == "text" for i in street.editor.doc.instances)
+    assert street.canvas.detection_items == [] and street.text.results.count() == 0
+    _undo(street)
+    assert street.editor.doc.instances == []  # one undo takes the whole accept back
+
+
+def test_a_drag_in_exemplar_mode_becomes_an_exemplar_box(qtbot, street):
+    from tests.gui_helpers import drag_image
+    street.text.exemplars.setChecked(True)
+    drag_image(street, (100, 100), (220, 200))
+    assert street.text_controller.exemplars[0].box == (100, 100, 220, 200)
+    assert street.editor.prompt.is_empty  # not a click prompt
+    street.text.entry.setText("zebra")
+    street.text.find.click()
+    qtbot.waitUntil(lambda: street.text_controller.result is not None and
+                    street.text_controller.result.classes[0].label == "zebra", timeout=30000)
     assert any(abs(d.box[0] - 100) < 2 and abs(d.box[2] - 220) < 2
-               for d in window.text_controller.detections)
+               for d in street.text_controller.detections)
 
 
 def test_find_without_a_text_pack_says_how_to_get_one(qtbot, make_window, folder):
