@@ -82,10 +82,10 @@ def _verified_part(part: np.ndarray, tolerance: float, consumer: Consumer) -> li
     """One connected part's polygon (holes keyholed in), at the largest tolerance, down from
     ``tolerance``, whose fill by the consumer keeps ``PART_FLOOR`` of it."""
     h, w = part.shape
-    rings = _rings(part, consumer.convention)
+    rings = exact_rings(part, consumer.convention)
     current = tolerance
     while True:
-        polygons = [_keyhole(_simplify(outer, current), [_simplify(hole, current)
+        polygons = [_keyhole(simplify(outer, current), [simplify(hole, current)
                                                         for hole in holes])
                     for outer, holes in rings]
         if current <= 0:
@@ -97,7 +97,7 @@ def _verified_part(part: np.ndarray, tolerance: float, consumer: Consumer) -> li
         current = current / 2 if current > 0.1 else 0.0
 
 
-def _rings(part: np.ndarray, convention: str) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+def exact_rings(part: np.ndarray, convention: str) -> list[tuple[np.ndarray, list[np.ndarray]]]:
     """(outer ring, hole rings) per outer contour, as exact vertex lists in the convention."""
     if convention == "edges":
         scaled = cv2.resize(part.view(np.uint8), None, fx=2, fy=2,
@@ -130,7 +130,7 @@ def _rings(part: np.ndarray, convention: str) -> list[tuple[np.ndarray, list[np.
     return out
 
 
-def _simplify(points: np.ndarray, tolerance: float) -> np.ndarray:
+def simplify(points: np.ndarray, tolerance: float) -> np.ndarray:
     if tolerance <= 0 or len(points) < 4:
         return points
     simple = cv2.approxPolyDP(points.astype(np.float32).reshape(-1, 1, 2), tolerance, True)

@@ -104,6 +104,23 @@ class ReplaceInstance(DocumentCommand):
         self.changed()
 
 
+class MoveInstance(DocumentCommand):
+    """Bring to front (last drawn, on top) or send to back."""
+
+    def __init__(self, editor: Editor, doc: Document, instance_id: int, index: int, text: str):
+        super().__init__(editor, doc)
+        self.instance_id, self.index, self.text = instance_id, index, text
+        self.old_index = doc.index_of(instance_id)
+
+    def redo(self) -> None:
+        self.old_index = self.doc.move(self.instance_id, self.index)
+        self.changed()
+
+    def undo(self) -> None:
+        self.doc.move(self.instance_id, self.old_index)
+        self.changed()
+
+
 class Compound(Command):
     def __init__(self, text: str, commands: list[Command]):
         self.text, self.commands = text, commands

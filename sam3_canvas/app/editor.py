@@ -38,6 +38,8 @@ class Editor:
         self.model_name = ""
         self.last_save_error: str | None = None
         self.changed_doc: Document | None = None
+        #: new instances (accepted, drawn, refined) take only pixels no other instance has
+        self.take_free_pixels = False
         self._listeners: list[Callable[[EditorEvent], None]] = []
 
     # -- observation -------------------------------------------------------------------
@@ -129,11 +131,8 @@ class Editor:
         """Accept the shown candidate as an instance and clear the prompt."""
         if self.prediction is None or self.candidate is None or self.doc is None:
             return None
-        label = label or self.label or "object"
-        if label not in self.project.labels:
-            self.project.labels.add(label)
-            self._save_labels()
-        mask = self.prediction.mask(self.candidate, exact=True)
+        label = self.use_label(label)
+        mask = self.free_pixels(self.prediction.mask(self.candidate, exact=True))
         if not mask.any():
             return None
         instance = Instance.from_mask(
@@ -143,6 +142,24 @@ class Editor:
         return Compound(f"accept {label}", [
             AddInstance(self, self.doc, instance),
             SetPrompt(self, self.image, self.prompt, Prompt(), "")])
+
+    def use_label(self, label: str | None = None) -> str:
+        """The label for a new instance: the one given, else the current one, added to the
+        project's classes if it is new."""
+        label = label or self.label or "object"
+        if label not in self.project.labels:
+            self.project.labels.add(label)
+            self._save_labels()
+        return label
+
+    def free_pixels(self, mask: np.ndarray, instance_id: int | None = None) -> np.ndarray:
+        """``mask`` without the pixels of the other visible instances, when that option is
+        on; unchanged otherwise."""
+        if not self.take_free_pixels or self.doc is None:
+            return mask
+        from ..editing.cleanup import without
+        return without(mask, [i.mask() for i in self.doc.instances
+                              if i.id != instance_id and not i.hidden])
 
     def cmd_delete(self, instance_id: int) -> Command | None:
         if self.doc is None or not self.doc.has(instance_id):

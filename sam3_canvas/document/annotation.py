@@ -57,6 +57,15 @@ class Instance:
     def with_hidden(self, hidden: bool) -> Instance:
         return replace(self, hidden=hidden)
 
+    def with_mask(self, mask: np.ndarray, source: InstanceSource | None = None,
+                  score: float | None = None) -> Instance:
+        """The same instance (id, label, visibility) with another mask: by default marked as
+        edited by hand, its score dropped (a model's IoU no longer describes it)."""
+        if source is None:
+            source = InstanceSource(**self.source)
+            source["edited"] = True
+        return replace(self, rle=rle_codec.encode(mask), source=source, score=score)
+
     def to_json(self) -> dict:
         return {"id": self.id, "label": self.label, "mask": self.rle,
                 "bbox": list(self.bbox), "area": self.area, "score": self.score,
@@ -121,6 +130,12 @@ class Document:
     def remove(self, instance_id: int) -> tuple[Instance, int]:
         index = self.index_of(instance_id)
         return self.instances.pop(index), index
+
+    def move(self, instance_id: int, index: int) -> int:
+        """Put an instance at ``index`` in the drawing order; returns where it was."""
+        instance, old = self.remove(instance_id)
+        self.instances.insert(max(0, min(index, len(self.instances))), instance)
+        return old
 
     def replace(self, instance: Instance) -> Instance:
         index = self.index_of(instance.id)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 #: how an instance was made
-SourceKind = Literal["prompt", "text", "detect", "import"]
+SourceKind = Literal["prompt", "text", "detect", "import", "manual"]
+#: the hand tool a "manual" instance was drawn with
+ManualTool = Literal["brush", "polygon"]
 #: the dataset format an imported instance came from
 ImportFormat = Literal["coco", "yolo", "labelme", "voc", "png"]
 
@@ -27,6 +29,10 @@ class InstanceSource(TypedDict, total=False):
     """How an instance was made; ``kind`` says which of the other keys are there."""
 
     kind: SourceKind
+    #: changed by hand (brush, eraser, polygon, clean-ups) after it was made
+    edited: bool
+    # kind "manual": drawn from nothing with a hand tool
+    tool: ManualTool
     # kind "prompt": the clicks and box, the candidate picked (0..2), the model's identity
     points: list[list[float]]
     labels: list[int]
