@@ -8,9 +8,24 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 
-def view_point(window, x: float, y: float) -> QPoint:
-    pos = window.canvas.mapFromScene(x, y)
-    return QPoint(pos.x(), pos.y())
+def view_point(window, x: float, y: float, corner: bool = False) -> QPoint:
+    """The viewport pixel whose click lands on image pixel (x, y) (clicks are floored to a
+    pixel), or with ``corner`` on the corner (x, y) (box corners are rounded); searched
+    around the spot, the nearest one when none lands exactly."""
+    import math
+    canvas = window.canvas
+    where = (x, y) if corner else (x + 0.5, y + 0.5)
+    snap = round if corner else math.floor
+    centre = canvas.mapFromScene(*where)
+    best, best_d = QPoint(centre.x(), centre.y()), float("inf")
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            candidate = QPoint(centre.x() + dx, centre.y() + dy)
+            scene = canvas.mapToScene(candidate)
+            d = abs(snap(scene.x()) - x) + abs(snap(scene.y()) - y)
+            if d < best_d:
+                best, best_d = candidate, d
+    return best
 
 
 def click_image(window, x: float, y: float, background: bool = False) -> None:
@@ -21,7 +36,7 @@ def click_image(window, x: float, y: float, background: bool = False) -> None:
 
 def drag_image(window, start: tuple[float, float], end: tuple[float, float]) -> None:
     viewport = window.canvas.viewport()
-    a, b = view_point(window, *start), view_point(window, *end)
+    a, b = view_point(window, *start, corner=True), view_point(window, *end, corner=True)
     QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
     for t in (0.25, 0.5, 1.0):
         p = QPointF(a.x() + (b.x() - a.x()) * t, a.y() + (b.y() - a.y()) * t)
@@ -83,3 +98,41 @@ def window_factory(qtbot, tmp_path, monkeypatch):
             window.tasks.stop_all(timeout=5)
 
     return make, stop
+
+
+def _send_move(viewport, point: QPointF, buttons, modifiers) -> None:
+    move = QMouseEvent(QMouseEvent.Type.MouseMove, point, viewport.mapToGlobal(point),
+                       Qt.MouseButton.NoButton, buttons, modifiers)
+    QApplication.sendEvent(viewport, move)
+
+
+def stroke_image(window, points: list[tuple[float, float]],
+                 modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    """Press at the first point, move through the others with the button held, release at
+    the last: a brush stroke or a vertex drag, as a hand makes it."""
+    viewport = window.canvas.viewport()
+    where = [view_point(window, x, y) for x, y in points]
+    _send_move(viewport, QPointF(where[0]), Qt.MouseButton.NoButton, modifiers)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, modifiers, where[0])
+    for p in where[1:]:
+        _send_move(viewport, QPointF(p), Qt.MouseButton.LeftButton, modifiers)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, modifiers, where[-1])
+
+
+def hover_image(window, x: float, y: float) -> None:
+    """The mouse moved to (x, y) with no button held, and left there."""
+    viewport = window.canvas.viewport()
+    _send_move(viewport, QPointF(view_point(window, x, y)), Qt.MouseButton.NoButton,
+               Qt.KeyboardModifier.NoModifier)
+
+
+def click_with(window, x: float, y: float, modifiers, button=Qt.MouseButton.LeftButton) -> None:
+    QTest.mouseClick(window.canvas.viewport(), button, modifiers, view_point(window, x, y))
+
+
+def double_click_image(window, x: float, y: float, modifiers=Qt.KeyboardModifier.NoModifier):
+    """A double-click as Qt delivers it: press, release, double-click, release."""
+    viewport = window.canvas.viewport()
+    point = view_point(window, x, y)
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, modifiers, point)
+    QTest.mouseDClick(viewport, Qt.MouseButton.LeftButton, modifiers, point)

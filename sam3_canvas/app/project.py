@@ -92,6 +92,10 @@ class Project:
         self._documents[image.name] = doc
         return doc
 
+    def open_documents(self) -> set[str]:
+        """Image names whose documents are held in memory (open, or read this session)."""
+        return set(self._documents)
+
     def reload(self) -> None:
         """Forget the documents and labels held in memory (after another writer, an import,
         changed the files); the next ``document()`` reads them again."""

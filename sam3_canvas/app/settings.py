@@ -18,6 +18,15 @@ class Settings:
     max_megapixels: float = 200.0  # larger images are refused before decoding
     text_model: str = "sam3-text-int8"  # the pack for class names ...
     text_model_dir: str = ""  # ... or its folder on disk
+    # the canvas
+    overlay_opacity: int = 90  # 0..255, the fill of accepted instances
+    outlines_only: bool = False
+    colour_by: str = "label"  # or "instance": every instance its own colour
+    hover_preview: bool = False  # the mask under the resting cursor, before any click
+    # the hand tools
+    brush_radius: float = 8.0  # image pixels
+    take_free_pixels: bool = False  # new instances leave out pixels others have
+    min_island_px: int = 50  # Edit > Remove small parts
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -104,6 +104,7 @@ class InferenceWorker:
         self._images_kept = decoded_images_kept
         self._run_options = None
         self._prefetching: Path | None = None  # the image a running prefetch encodes
+        self._encoding: Path | None = None  # the image a running on-screen encode encodes
         self._last_interactive = 0.0  # monotonic time of the last show() or predict()
         self._busy = False
         self._reader = threading.Thread(target=self._reader_loop, name="sam3-reader",
@@ -131,6 +132,9 @@ class InferenceWorker:
             self._prefetch = [Path(p) for p in prefetch][: self.prefetch_depth]
             self._last_interactive = time.monotonic()
             self._preempt_prefetch()
+            if self._encoding is not None and self._encoding != self._current and \
+                    self._run_options is not None:
+                self._run_options.terminate = True  # the image left: its encode stops
             self._cond.notify_all()
         return request
 
@@ -304,9 +308,17 @@ class InferenceWorker:
     def _do_encode(self, job: _Show) -> None:
         if job.image is None:
             return
+        with self._cond:
+            if self._current != job.path:
+                return  # the user moved on before its encode began
+            self._encoding = job.path
         if not self._ready.is_cached(job.image):
             self._safe(self.callbacks.image_state, job.path, "encoding")
-        encoded = self._encode(job.image)
+        try:
+            encoded = self._encode(job.image)
+        finally:
+            with self._cond:
+                self._encoding = None
         if encoded is None:
             self._safe(self.callbacks.image_state, job.path, "new")  # cancelled
             return

@@ -64,6 +64,26 @@ class LabelSet:
         self._classes.append(cls)
         return cls
 
+    def rename(self, old: str, new: str) -> None:
+        """``old`` becomes ``new`` in place (same colour, same class id); when ``new`` is
+        already a class, ``old`` is merged into it and removed."""
+        new = new.strip()
+        if not new:
+            raise ValueError("a label needs a name")
+        index = self.names.index(old)
+        if new in self and new != old:
+            del self._classes[index]
+        else:
+            self._classes[index] = LabelClass(new, self._classes[index].colour)
+
+    def recolour(self, name: str, colour: tuple[int, int, int]) -> None:
+        index = self.names.index(name)
+        self._classes[index] = LabelClass(name, (int(colour[0]), int(colour[1]),
+                                                 int(colour[2])))
+
+    def remove(self, name: str) -> None:
+        del self._classes[self.names.index(name)]
+
     def class_id(self, name: str) -> int:
         """1-based id (0 is background in label maps)."""
         return self.names.index(name) + 1

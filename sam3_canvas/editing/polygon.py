@@ -6,14 +6,16 @@ i + 0.5), as the canvas reports them. Polygons are filled as pycocotools fills C
 outlines are such rings (``annotations.polygons.exact_rings``), simplified for editing.
 
 Reshaping an outline changes only what moved: the pixels between the ring as it was shown and
-the ring as the user left it are added or taken away (the other way round for a hole), and every
-other pixel of the mask, holes and small parts included, stays exactly as it was.
+the ring as the user left it (and the two pixels beside that change, where the simplified ring
+and the true edge differ) are added or taken away (the other way round for a hole); every other
+pixel of the mask, holes and small parts included, stays exactly as it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..annotations.polygons import exact_rings, simplify
@@ -83,10 +85,16 @@ def reshape_ring(mask: np.ndarray, old: Ring, new_points: np.ndarray) -> Rect | 
     x0, y0, x1, y1 = rect
     before = _local_fill(old.points, rect)
     after = _local_fill(new_points, rect)
+    changed = before ^ after
+    if not changed.any():
+        return None
+    # The ring shown is simplified, so along a moved edge the mask's true boundary may lie a
+    # pixel inside it; once the edge moves away those pixels are inside the new ring and must
+    # follow it, or a sliver of a hole would be left along the old edge.
+    near = cv2.dilate(changed.view(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
     region = mask[y0:y1, x0:x1]
-    grown, shrunk = after & ~before, before & ~after
-    region[grown] = not old.hole  # a part grows where its ring moved out; a hole takes pixels
-    region[shrunk] = old.hole
+    region[before & ~after] = old.hole  # a part shrinks where its ring moved in
+    region[after & near] = not old.hole  # and grows where it moved out (a hole: the reverse)
     return rect
 
 

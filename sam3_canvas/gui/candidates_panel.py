@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QButtonGroup, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 SIZE_NAMES = {0: "smallest", 1: "medium", 2: "largest"}
+THUMB = 72  # thumbnail side: three rows fit beside the canvas on a 768 px high screen
+ROW_HEIGHT = THUMB + 12  # fixed, so nothing moves when the candidates arrive
 
 
 class CandidatesPanel(QWidget):
@@ -25,9 +34,11 @@ class CandidatesPanel(QWidget):
         for rank in range(3):
             button = QToolButton(self)
             button.setCheckable(True)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-            button.setIconSize(QSize(150, 150))
-            button.setMinimumWidth(170)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setIconSize(QSize(THUMB, THUMB))
+            button.setFixedHeight(ROW_HEIGHT)
+            button.setMinimumWidth(200)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setEnabled(False)
             button.setText(f"{rank + 1}")
             self.group.addButton(button, rank)
@@ -35,6 +46,7 @@ class CandidatesPanel(QWidget):
             self.buttons.append(button)
         self.presence = QLabel("Click on an object, shift-click to exclude, drag a box.")
         self.presence.setWordWrap(True)
+        self.presence.setFixedHeight(self.presence.fontMetrics().lineSpacing() * 3)
         layout.addWidget(self.presence)
         layout.addStretch(1)
         self.order: list[int] = []

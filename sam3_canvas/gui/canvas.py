@@ -1,17 +1,30 @@
 """The canvas: the photo, the candidate and the accepted instances, and the prompt markers.
 
-Click = a point on the object, shift-click = a background point, drag = a box. Wheel zooms
-around the cursor; middle button or space + drag pans. Everything painted comes from QImages
-built once (on the worker thread for the photo and the first candidate); a paint never
-rebuilds a mask. When zoomed out, a preview of at most 2048 px is painted instead of the full
-photo, so a 12 MP photo pans as fast as a small one.
+It turns mouse input into signals, by tool:
+
+* prompt: click = a point on the object, shift-click = a background point, drag = a box;
+  Ctrl+click / Alt+click = add / take away a candidate from the selected instance; the cursor
+  resting still asks for a hover preview (``rested``);
+* brush and eraser: press, drag, release = one stroke (``strokePoint``, ``strokeEnded``);
+  Ctrl+wheel or [ and ] change the size, shown as a circle under the cursor;
+* polygon: clicks add vertices, a double-click (or Enter) closes it, Backspace takes the last
+  vertex back; Shift held when closing takes the polygon away instead of adding it;
+* select: a click picks the instance under it (again: the next one below); on the selected
+  instance's outline, drag a vertex, click an edge to insert one, right-click one to delete it.
+
+Wheel zooms around the cursor; middle button or space + drag pans, with any tool. Everything
+painted comes from QImages built once (on the worker thread for the photo and the first
+candidate); a paint never rebuilds a mask. When zoomed out, a preview of at most 2048 px is
+painted instead of the full photo, so a 12 MP photo pans as fast as a small one.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -21,10 +34,16 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
+from ..editing.brush import MAX_RADIUS, MIN_RADIUS
+from ..editing.polygon import delete_vertex, insert_vertex
 from ..engine.prompts import FOREGROUND, Prompt
+from .canvas_items import HANDLE_PX, BrushCursor, LiveMask, OutlineItem, PolygonDraft
 from .images import Overlay, PhotoImages
 
 DRAG_THRESHOLD = 5  # screen pixels before a press becomes a box drag
+REST_MS = 120  # the cursor still this long asks for a hover preview
+Tool = Literal["prompt", "brush", "eraser", "polygon", "select"]
+EMPTY_HINT = "Open a folder of images to start:\nFile > Open folder (Ctrl+O)"
 
 
 class PhotoItem(QGraphicsItem):
@@ -82,6 +101,14 @@ class CanvasView(QGraphicsView):
     clicked = Signal(float, float, bool)  # x, y in image pixels, background?
     boxDrawn = Signal(float, float, float, float, bool)  # x1, y1, x2, y2, shift held
     zoomChanged = Signal(float)
+    modifierClicked = Signal(float, float, bool)  # x, y; True: Alt (take away), False: Ctrl
+    rested = Signal(float, float)  # the cursor rests here (prompt tool, no button held)
+    strokePoint = Signal(float, float, bool)  # x, y (continuous), True at the press
+    strokeEnded = Signal()
+    brushResized = Signal(float)  # the new radius in image pixels
+    polygonClosed = Signal(object, bool)  # (N, 2) points, Shift held (take away)
+    picked = Signal(float, float)  # select tool: a click
+    ringEdited = Signal(int, object)  # select tool: ring index, its new (N, 2) points
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -107,10 +134,49 @@ class CanvasView(QGraphicsView):
         self._dragging = False
         self._panning = None
         self._space = False
+        self.tool: Tool = "prompt"
+        self.brush_radius = 8.0
+        self.brush = BrushCursor()
+        self.draft = PolygonDraft()
+        self.live = LiveMask()
+        self.outline = OutlineItem()
+        for item in (self.brush, self.draft, self.live, self.outline):
+            self.scene().addItem(item)
+        self._stroking = False
+        self._vertex: tuple[int, int] | None = None  # (ring, vertex) being dragged
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(REST_MS)
+        self._rest.timeout.connect(self._rested)
+        self._rest_at: QPointF | None = None
+        self.hover_enabled = False
+        self.empty_hint = EMPTY_HINT
+        self.exemplar_items: list[QGraphicsItem] = []
 
     # -- content --------------------------------------------------------------------
+    def set_empty_hint(self, text: str) -> None:
+        """What the canvas says while it shows no photo ("" for the default)."""
+        self.empty_hint = text or EMPTY_HINT
+        self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.photo.images is not None:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor(200, 200, 205))
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        painter.setFont(font)
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.empty_hint)
+        painter.restore()
+
     def set_photo(self, images: PhotoImages | None) -> None:
         self.photo.set_images(images)
+        self.draft.clear()
+        self.live.stop()
+        self.outline.set_rings([])
+        self._stroking = False
         self.set_candidate(None)
         self.set_instances([])
         self.set_detections([])
@@ -152,6 +218,21 @@ class CanvasView(QGraphicsView):
             self.scene().addItem(item)
             self.detection_items.append(item)
 
+    def set_exemplars(self, boxes: list[tuple[tuple[float, float, float, float], bool]]) -> None:
+        """The text search's exemplar boxes: green dashed (positive) or red (negative)."""
+        for item in self.exemplar_items:
+            self.scene().removeItem(item)
+        self.exemplar_items = []
+        for (x1, y1, x2, y2), positive in boxes:
+            rect = QGraphicsRectItem(x1, y1, x2 - x1, y2 - y1)
+            colour = QColor(40, 220, 90) if positive else QColor(235, 60, 60)
+            pen = QPen(colour, 2, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            rect.setPen(pen)
+            rect.setZValue(44)
+            self.scene().addItem(rect)
+            self.exemplar_items.append(rect)
+
     def set_prompt(self, prompt: Prompt) -> None:
         for item in self.markers:
             self.scene().removeItem(item)
@@ -190,10 +271,74 @@ class CanvasView(QGraphicsView):
             self.zoomChanged.emit(scale)
 
     def wheelEvent(self, event) -> None:
-        self.zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
+        up = event.angleDelta().y() > 0
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and \
+                self.tool in ("brush", "eraser"):
+            self.set_brush_radius(self.brush_radius * (1.2 if up else 1 / 1.2))
+            return
+        self.zoom_by(1.25 if up else 0.8)
+
+    # -- tools -----------------------------------------------------------------------
+    def set_tool(self, tool: Tool) -> None:
+        self.tool = tool
+        self.draft.clear()
+        self.brush.setVisible(False)
+        self._rest.stop()
+        if tool != "select":
+            self.outline.set_rings([])
+        cursor = Qt.CursorShape.ArrowCursor if tool == "select" else Qt.CursorShape.CrossCursor
+        self.viewport().setCursor(cursor)
+
+    def set_brush_radius(self, radius: float) -> None:
+        self.brush_radius = min(max(radius, MIN_RADIUS), MAX_RADIUS)
+        rect = self.brush.rect()
+        if self.brush.isVisible():
+            centre = rect.center()
+            self.brush.place(centre.x(), centre.y(), self.brush_radius, self.tool == "eraser")
+        self.brushResized.emit(self.brush_radius)
+
+    def close_polygon(self, subtract: bool = False) -> bool:
+        """Close the polygon being drawn (Enter); False when there is none to close."""
+        points = self.draft.points
+        if len(points) < 3:
+            return False
+        self.draft.clear()
+        self.polygonClosed.emit(np.asarray(points, dtype=np.float64), subtract)
+        return True
+
+    def cancel_draft(self) -> bool:
+        """Drop the polygon being drawn (Esc); False when there was none."""
+        if not self.draft.points:
+            return False
+        self.draft.clear()
+        return True
+
+    def _reach(self) -> float:
+        """How near, in image pixels, a click must be to a handle or an edge."""
+        return (HANDLE_PX + 2) / max(self.transform().m11(), 1e-6)
+
+    def _image_point(self, event) -> tuple[float, float]:
+        point = self.mapToScene(event.position().toPoint())
+        return point.x(), point.y()
+
+    def _rested(self) -> None:
+        if self._rest_at is None or self.tool != "prompt" or self._press is not None:
+            return
+        width, height = self.image_size() or (0, 0)
+        x, y = math.floor(self._rest_at.x()), math.floor(self._rest_at.y())
+        if 0 <= x < width and 0 <= y < height:
+            self.rested.emit(float(x), float(y))
+
+    def leaveEvent(self, event) -> None:
+        self._rest.stop()
+        self.brush.hide()
+        super().leaveEvent(event)
 
     # -- mouse -----------------------------------------------------------------------
     def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Backspace and self.tool == "polygon" and self.draft.points:
+            self.draft.undo_last()
+            return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
@@ -212,10 +357,52 @@ class CanvasView(QGraphicsView):
                 event.button() == Qt.MouseButton.LeftButton and self._space):
             self._panning = event.position()
             return
-        if event.button() == Qt.MouseButton.LeftButton and self.photo.images is not None:
+        if self.photo.images is None:
+            return
+        x, y = self._image_point(event)
+        self._rest.stop()
+        if self.tool in ("brush", "eraser") and event.button() == Qt.MouseButton.LeftButton:
+            self._stroking = True
+            self.strokePoint.emit(x, y, True)
+            return
+        if self.tool == "select":
+            self._select_press(event, x, y)
+            return
+        if event.button() == Qt.MouseButton.LeftButton:
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self._press = (event.position(), self.mapToScene(event.position().toPoint()), shift)
             self._dragging = False
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.tool == "polygon" and event.button() == Qt.MouseButton.LeftButton:
+            # the double-click's first press already added a vertex here
+            self.close_polygon(bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+            return
+        self.mousePressEvent(event)
+
+    def _select_press(self, event, x: float, y: float) -> None:
+        reach = self._reach()
+        vertex = self.outline.vertex_at(x, y, reach) if self.outline.isVisible() else None
+        if event.button() == Qt.MouseButton.RightButton:
+            if vertex is not None:
+                ring, index = vertex
+                smaller = delete_vertex(self.outline.points[ring], index)
+                if smaller is not None:
+                    self.ringEdited.emit(ring, smaller)
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if vertex is None and self.outline.isVisible():
+            ring = self.outline.edge_at(x, y, reach)
+            if ring is not None:  # a click on an edge: a new vertex there, to drag
+                points, index = insert_vertex(self.outline.points[ring], x, y)
+                self.outline.points[ring] = points
+                self.outline.changed()
+                vertex = (ring, index)
+        if vertex is not None:
+            self._vertex = vertex
+            return
+        self.picked.emit(x, y)
 
     def mouseMoveEvent(self, event) -> None:
         if self._panning is not None:
@@ -224,7 +411,25 @@ class CanvasView(QGraphicsView):
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             return
+        x, y = self._image_point(event)
+        if self.tool in ("brush", "eraser") and self.photo.images is not None:
+            self.brush.place(x, y, self.brush_radius, self.tool == "eraser")
+            if self._stroking:
+                self.strokePoint.emit(x, y, False)
+            return
+        if self.tool == "polygon":
+            self.draft.hover(x, y)
+            return
+        if self.tool == "select":
+            if self._vertex is not None:
+                ring, index = self._vertex
+                self.outline.points[ring][index] = (x, y)
+                self.outline.changed()
+            return
         if self._press is None:
+            if self.hover_enabled and not event.buttons():
+                self._rest_at = self.mapToScene(event.position().toPoint())
+                self._rest.start()
             return
         start_view, start_scene, _ = self._press
         if (event.position() - start_view).manhattanLength() > DRAG_THRESHOLD:
@@ -238,13 +443,22 @@ class CanvasView(QGraphicsView):
         if self._panning is not None:
             self._panning = None
             return
+        if self._stroking and event.button() == Qt.MouseButton.LeftButton:
+            self._stroking = False
+            self.strokeEnded.emit()
+            return
+        if self._vertex is not None and event.button() == Qt.MouseButton.LeftButton:
+            ring, _ = self._vertex
+            self._vertex = None
+            self.ringEdited.emit(ring, self.outline.points[ring].copy())
+            return
         if self._press is None or event.button() != Qt.MouseButton.LeftButton:
             return
         _, start_scene, shift = self._press
         self._press = None
         self.rubber.hide()
         width, height = self.image_size()
-        if self._dragging:
+        if self._dragging and self.tool == "prompt":
             end = self.mapToScene(event.position().toPoint())
             x1, x2 = sorted((round(_clamp(start_scene.x(), width)),
                              round(_clamp(end.x(), width))))
@@ -252,11 +466,21 @@ class CanvasView(QGraphicsView):
                              round(_clamp(end.y(), height))))
             if x2 - x1 >= 2 and y2 - y1 >= 2:
                 self.boxDrawn.emit(x1, y1, x2, y2, shift)
+            return
+        if self.tool == "polygon":
+            self.draft.add(_clamp(start_scene.x(), width), _clamp(start_scene.y(), height))
+            return
+        # the image pixel under the cursor (SAM adds the half pixel itself)
+        x, y = math.floor(start_scene.x()), math.floor(start_scene.y())
+        if not (0 <= x < width and 0 <= y < height):
+            return
+        mods = event.modifiers()
+        if mods & Qt.KeyboardModifier.AltModifier:
+            self.modifierClicked.emit(float(x), float(y), True)
+        elif mods & Qt.KeyboardModifier.ControlModifier:
+            self.modifierClicked.emit(float(x), float(y), False)
         else:
-            # the image pixel under the cursor (SAM adds the half pixel itself)
-            x, y = math.floor(start_scene.x()), math.floor(start_scene.y())
-            if 0 <= x < width and 0 <= y < height:
-                self.clicked.emit(float(x), float(y), shift)
+            self.clicked.emit(float(x), float(y), shift)
 
 
 def _clamp(value: float, size: int) -> float:

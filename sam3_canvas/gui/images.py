@@ -114,7 +114,7 @@ def part_overlay(part: np.ndarray, x0: int, y0: int, colour: tuple[int, int, int
 
 
 def candidate_thumbnails(base_rgb: np.ndarray, logits: np.ndarray,
-                         colour: tuple[int, int, int], side: int = 150) -> list[QImage]:
+                         colour: tuple[int, int, int], side: int = 72) -> list[QImage]:
     """Small pictures of each candidate: the photo, tinted where the low-res mask is."""
     height, width = base_rgb.shape[:2]
     scale = side / max(width, height)

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from ..app.editor import Editor, EditorEvent
 from ..app.project import Project
 from ..app.settings import Settings
 from ..app.worker import InferenceWorker
-from ..document.labels import LabelSet
+from ..document.labels import LabelSet, colour_for
 from ..engine.errors import Sam3CanvasError
+from ..engine.prompts import Prompt
 from ..models.store import ModelStore, open_segmenter
 from .bridge import WorkerBridge, candidate_overlay
 from .candidates_panel import CandidatesPanel
@@ -26,6 +26,8 @@ from .canvas import CanvasView
 from .dataset_actions import DatasetActions
 from .images import mask_overlay
 from .inbox import Inbox
+from .mask_tools import MaskTools
+from .menus import build_menus, shortcut_rows
 from .panels import FilesPanel, InstancesPanel, LabelsPanel
 from .settings_dialog import SettingsDialog, load_settings, save_settings
 from .tasks import TaskRunner
@@ -35,6 +37,8 @@ from .undo import UndoHistory
 #: settings that change which model runs, or how: changing one reloads the model
 MODEL_FIELDS = {"model", "variant", "model_dir", "provider", "cache_mb", "disk_cache",
                 "disk_cache_mb"}
+RECENT_KEPT = 8  # folders in File > Recent folders
+SELECTED_ALPHA = 170
 
 
 class MainWindow(DatasetActions, QMainWindow):
@@ -42,7 +46,7 @@ class MainWindow(DatasetActions, QMainWindow):
                  store: ModelStore | None = None):
         super().__init__()
         self.setWindowTitle("sam3-canvas")
-        self.resize(1400, 900)
+        self.resize(1280, 720)  # fits a 1366 x 768 screen; the last size is restored
         self.qsettings = qsettings or QSettings("sam3-canvas", "sam3-canvas")
         #: what is saved (QSettings) and what runs now (``settings``, which the command line
         #: may override for this session without saving)
@@ -64,7 +68,8 @@ class MainWindow(DatasetActions, QMainWindow):
         self.predict_request = 0
         self.selected_instance = -1
         self.model_loading = False
-        self._overlays: dict[int, tuple] = {}  # id -> (instance, overlay, selected, scale)
+        self.hide_all = False
+        self._overlays: dict[int, tuple] = {}  # id -> (instance, overlay, style, scale)
         self._candidate_overlays: dict[int, object] = {}  # candidate index -> overlay
 
         self.canvas = CanvasView(self)
@@ -87,67 +92,19 @@ class MainWindow(DatasetActions, QMainWindow):
             self.addDockWidget(area, dock)
         self.history = UndoHistory(self)
         self.text_controller = TextController(self, self.text)
+        self.tools = MaskTools(self)
+        self.canvas.set_brush_radius(self.settings.brush_radius)
+        self.canvas.hover_enabled = self.settings.hover_preview
         self.status_model = QLabel("no model")
         self.status_times = QLabel("")
         self.statusBar().addPermanentWidget(self.status_times)
         self.statusBar().addPermanentWidget(self.status_model)
-        self._build_menus()
+        build_menus(self)
         self._connect()
+        self._restore_geometry()
         self.load_model()
 
     # -- construction -----------------------------------------------------------------
-    def _build_menus(self) -> None:
-        def action(menu, text, slot, shortcut=None):
-            act = QAction(text, self)
-            if shortcut is not None:
-                act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-            # triggered(bool checked): never let "checked" reach the slot as an argument
-            act.triggered.connect(lambda _checked=False, run=slot: run())
-            menu.addAction(act)
-            return act
-
-        file = self.menuBar().addMenu("&File")
-        action(file, "Open folder…", self._ask_folder, QKeySequence.StandardKey.Open)
-        action(file, "Open image…", self._ask_image)
-        action(file, "Load classes file…", self._ask_classes)
-        file.addSeparator()
-        self.export_action = action(file, "Export dataset (COCO, YOLO, VOC, labelme, PNG)…",
-                                    self.ask_export, QKeySequence("Ctrl+E"))
-        action(file, "Export mask PNGs…", lambda: self.ask_export("png"))
-        action(file, "Import annotations…", self.ask_import, QKeySequence("Ctrl+I"))
-        file.addSeparator()
-        action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
-        edit = self.menuBar().addMenu("&Edit")
-        undo = self.history.group.createUndoAction(self, "Undo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.history.group.createRedoAction(self, "Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        edit.addAction(undo)
-        edit.addAction(redo)
-        edit.addSeparator()
-        action(edit, "Accept candidate", self.accept_candidate,
-               [QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
-        action(edit, "Clear prompt", self.clear_prompt, QKeySequence(Qt.Key.Key_Escape))
-        action(edit, "Delete selected instance", self.delete_selected,
-               QKeySequence(Qt.Key.Key_Delete))
-        view = self.menuBar().addMenu("&View")
-        action(view, "Fit to window", self.canvas.fit, QKeySequence("F"))
-        action(view, "Actual size (100 %)", self.canvas.zoom_100, QKeySequence("Ctrl+0"))
-        action(view, "Zoom in", lambda: self.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
-        action(view, "Zoom out", lambda: self.canvas.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
-        view.addSeparator()
-        action(view, "Next image", lambda: self.step(1),
-               [QKeySequence("D"), QKeySequence(Qt.Key.Key_PageDown)])
-        action(view, "Previous image", lambda: self.step(-1),
-               [QKeySequence("A"), QKeySequence(Qt.Key.Key_PageUp)])
-        model = self.menuBar().addMenu("&Model")
-        action(model, "Choose or download a model…", self.choose_model)
-        action(model, "Settings…", self.edit_settings, QKeySequence("Ctrl+,"))
-        for n in range(3):
-            QShortcut(QKeySequence(str(n + 1)), self, lambda r=n: self.candidates.choose_rank(r))
-        for n in range(9):
-            QShortcut(QKeySequence(f"Ctrl+{n + 1}"), self, lambda i=n: self.labels.choose_index(i))
-
     def _connect(self) -> None:
         b = self.bridge
         b.modelReady.connect(self._model_ready)
@@ -163,10 +120,14 @@ class MainWindow(DatasetActions, QMainWindow):
         self.canvas.zoomChanged.connect(self._zoomed)
         self.canvas.clicked.connect(self._clicked)
         self.canvas.boxDrawn.connect(self._box)
+        self.canvas.rested.connect(self._rested)
         self.candidates.chosen.connect(lambda i: self.editor and self.editor.select_candidate(i))
         self.labels.labelChosen.connect(self._label_chosen)
-        self.labels.loadRequested.connect(self._ask_classes)
-        self.instances.selected.connect(self._instance_selected)
+        self.labels.loadRequested.connect(self.ask_classes)
+        self.labels.renameRequested.connect(self.ask_rename_label)
+        self.labels.recolourRequested.connect(self.ask_recolour_label)
+        self.labels.deleteRequested.connect(self.ask_delete_label)
+        self.instances.selected.connect(self.select_instance)
         self.instances.visibilityChanged.connect(
             lambda i, visible: self.editor and self.history.push(
                 self.editor.cmd_set_hidden(i, not visible)))
@@ -267,14 +228,17 @@ class MainWindow(DatasetActions, QMainWindow):
         self.project = project
         self.editor = Editor(project)
         self.editor.model_name = self.settings.describe_model()
-        self.editor.subscribe(self._editor_changed)
+        self.editor.take_free_pixels = self.settings.take_free_pixels
+        self.editor.subscribe(self.editor_changed)
         annotated = {p.name for p in project.images if project.has_annotations(p)}
         self.files.show_files(project.images, annotated)
-        self.labels.show_labels(project.labels, self.editor.label)
+        self.show_labels()
         for warning in project.warnings:
             self.tell("Annotations", warning)
         project.warnings.clear()
         self.setWindowTitle(f"sam3-canvas — {project.folder}")
+        self._remember_folder(project.folder)
+        self.canvas.set_empty_hint("")
         self.show_image(index)
 
     def close_folder(self) -> None:
@@ -384,8 +348,19 @@ class MainWindow(DatasetActions, QMainWindow):
 
     # -- prompts -----------------------------------------------------------------------
     def _clicked(self, x: float, y: float, background: bool) -> None:
-        if self.editor is not None and self.editor.doc is not None:
-            self.history.push(self.editor.cmd_add_point(x, y, background))
+        if self.editor is None or self.editor.doc is None:
+            return
+        if self.editor.prompt.is_empty and self.tools.refine_click(x, y, background):
+            return  # an instance is selected: the click refines it
+        self.history.push(self.editor.cmd_add_point(x, y, background))
+
+    def _rested(self, x: float, y: float) -> None:
+        """Hover preview: the mask under the resting cursor, when nothing is being prompted."""
+        editor = self.editor
+        if editor is None or editor.doc is None or self.segmenter is None or \
+                not editor.prompt.is_empty or self.selected_instance >= 0:
+            return
+        self.tools.hover_request = self.worker.predict(editor.image, Prompt.click(x, y))
 
     def _box(self, x1, y1, x2, y2, shift: bool = False) -> None:
         if self.text.exemplars.isChecked():
@@ -394,12 +369,44 @@ class MainWindow(DatasetActions, QMainWindow):
             self.history.push(self.editor.cmd_set_box(x1, y1, x2, y2))
 
     def clear_prompt(self) -> None:
-        if self.editor is not None:
+        """Esc: drop the polygon being drawn, else the prompt, else the selection."""
+        if self.canvas.cancel_draft() or self.editor is None:
+            return
+        if not self.editor.prompt.is_empty:
             self.history.push(self.editor.cmd_clear_prompt())
+        elif self.selected_instance >= 0:
+            self.select_instance(-1)
+        if self.editor.prompt.is_empty:
+            self.canvas.set_candidate(None)  # a hover preview
 
     def accept_candidate(self) -> None:
-        if self.editor is not None:
-            self.history.push(self.editor.cmd_accept())
+        """Enter: close the polygon being drawn, else accept the candidate (asking for a
+        label when there is none yet)."""
+        if self.canvas.close_polygon() or self.editor is None:
+            return
+        if self.editor.prediction is None:
+            return
+        if not self.editor.label:
+            self.ask_label()
+            return
+        self.history.push(self.editor.cmd_accept())
+
+    def ask_label(self) -> None:
+        """No label yet: ask for one (not blocking), then accept with it."""
+        from PySide6.QtWidgets import QInputDialog
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Label")
+        dialog.setLabelText("What is it? (the label of this instance)")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.label_dialog = dialog
+
+        def chosen(name: str) -> None:
+            if name.strip() and self.editor is not None:
+                self.editor.set_label(name.strip())
+                self.accept_candidate()
+
+        dialog.textValueSelected.connect(chosen)
+        dialog.open()
 
     def delete_selected(self) -> None:
         if self.editor is not None and self.instances.current_id() >= 0:
@@ -417,15 +424,23 @@ class MainWindow(DatasetActions, QMainWindow):
         if self.editor is not None and self.editor.doc is not None and any(
                 cached[3] < min(scale, 1.0) * 0.8 for cached in self._overlays.values()):
             self._overlays.clear()
-            self._show_instances()
+            self.show_instances()
         overlay = self.canvas.candidate.overlay
         if overlay is not None and overlay.scale < min(scale, 1.0) * 0.8 and \
                 self.editor is not None and self.editor.prediction is not None:
             self._candidate_overlays = {}
-            self._editor_changed("candidate")
+            self.editor_changed("candidate")
 
     def _predicted(self, request, path, prediction, overlay) -> None:
-        if request != self.predict_request or self.editor is None:
+        if self.editor is None or self.editor.image != path:
+            return
+        if self.tools.take_prediction(request, prediction):
+            return  # a refinement or a Ctrl/Alt+click: already applied
+        if request == self.tools.hover_request:
+            if self.editor.prompt.is_empty and self.selected_instance < 0:
+                self.canvas.set_candidate(overlay)  # a preview; a click makes it the prompt
+            return
+        if request != self.predict_request:
             return  # stale: a newer prompt is on its way
         if prediction.prompt != self.editor.prompt:
             return
@@ -437,7 +452,7 @@ class MainWindow(DatasetActions, QMainWindow):
                 f"{prediction.timings['decode']:.0f} ms")
 
     # -- editor events -------------------------------------------------------------------
-    def _editor_changed(self, what: EditorEvent) -> None:
+    def editor_changed(self, what: EditorEvent) -> None:
         editor = self.editor
         if what == "prompt":
             self.canvas.set_prompt(editor.prompt)
@@ -461,9 +476,12 @@ class MainWindow(DatasetActions, QMainWindow):
             changed = editor.changed_doc  # another image's, after an undo in its history
             self.files.set_annotated(changed.image_file, bool(changed.instances))
         elif what in ("document", "image"):
-            self._show_instances()
+            if self.selected_instance >= 0 and not editor.doc.has(self.selected_instance):
+                self.selected_instance = -1
+            self.show_instances()
+            self.tools.show_outline()
             self.instances.show_document(editor.doc, self.project.labels)
-            self.labels.show_labels(self.project.labels, editor.label)
+            self.show_labels()
             self.files.set_annotated(editor.image.name, bool(editor.doc.instances))
         elif what == "closed":
             self._overlays.clear()
@@ -472,33 +490,141 @@ class MainWindow(DatasetActions, QMainWindow):
             self.canvas.set_prompt(editor.prompt)
             self.instances.show_document(None, self.project.labels)
         elif what == "label":
-            self.labels.show_labels(self.project.labels, editor.label)
+            self.show_labels()
         elif what == "save_error":
             self.statusBar().showMessage(editor.last_save_error, 20000)
             self.tell("Not saved", editor.last_save_error)
 
-    def _show_instances(self) -> None:
+    def show_instances(self) -> None:
+        self.canvas.set_instances(self._instance_items())
+
+    def _instance_items(self) -> list[tuple]:
+        """(key, id, overlay) of every instance shown, overlays cached by instance and style."""
+        if self.editor is None or self.editor.doc is None or self.hide_all:
+            return []
         labels = self.project.labels
+        s = self.settings
         items = []
         for inst in self.editor.doc.instances:
             if inst.hidden:
                 continue
             selected = inst.id == self.selected_instance
-            cached = self._overlays.get(inst.id)
-            if cached is None or cached[0] is not inst or cached[2] != selected:
+            if s.colour_by == "instance":
+                colour = colour_for(inst.id * 7 + 3)
+            else:
                 colour = labels.get(inst.label).colour if inst.label in labels else (128,) * 3
+            alpha = SELECTED_ALPHA if selected else (0 if s.outlines_only else s.overlay_opacity)
+            style = (colour, alpha, selected)
+            cached = self._overlays.get(inst.id)
+            if cached is None or cached[0] is not inst or cached[2] != style:
                 scale = min(self.bridge.display_scale, 1.0)
-                overlay = mask_overlay(inst.mask(), colour, alpha=160 if selected else 90,
-                                       scale=scale)
-                cached = (inst, overlay, selected, scale)
+                overlay = mask_overlay(inst.mask(), colour, alpha=alpha, scale=scale)
+                cached = (inst, overlay, style, scale)
                 self._overlays[inst.id] = cached
             items.append((cached[1], inst.id, cached[1]))
-        self.canvas.set_instances(items)
+        return items
 
-    def _instance_selected(self, instance_id: int) -> None:
+    def select_instance(self, instance_id: int) -> None:
+        """Select an instance (-1: none), from the list or the canvas: highlighted, its
+        outline editable in the select tool, the target of the brush and of refining clicks."""
+        if self.editor is None or self.editor.doc is None or not self.editor.doc.has(
+                instance_id):
+            instance_id = -1
         self.selected_instance = instance_id
+        if self.instances.current_id() != instance_id:
+            self.instances.select(instance_id)
         if self.editor is not None and self.editor.doc is not None:
-            self._show_instances()
+            self.show_instances()
+        self.tools.show_outline()
+        if instance_id >= 0:
+            self.statusBar().showMessage(
+                f"#{instance_id} selected: clicks refine it, B/E paint it, Esc deselects", 6000)
+
+    def hide_instance_overlay(self, instance_id: int) -> None:
+        """Take one instance's overlay off the canvas (while a stroke repaints it live)."""
+        self.canvas.set_instances([item for item in self._instance_items()
+                                   if item[1] != instance_id])
+
+    def show_labels(self) -> None:
+        if self.project is None or self.editor is None:
+            return
+        counts: dict[str, int] = {}
+        for inst in self.editor.doc.instances if self.editor.doc else []:
+            counts[inst.label] = counts.get(inst.label, 0) + 1
+        self.labels.show_labels(self.project.labels, self.editor.label, counts)
+
+    # -- label classes of the whole folder ----------------------------------------------------
+    def ask_rename_label(self, name: str) -> None:
+        from PySide6.QtWidgets import QInputDialog
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename label")
+        dialog.setLabelText(f"New name for \"{name}\" (in every image of the folder; an "
+                            "existing name merges the two):")
+        dialog.setTextValue(name)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.textValueSelected.connect(
+            lambda new: new.strip() and new.strip() != name and self.change_labels(
+                "rename", name, new.strip()))
+        self.label_dialog = dialog
+        dialog.open()
+
+    def ask_recolour_label(self, name: str) -> None:
+        from PySide6.QtGui import QColor
+        from PySide6.QtWidgets import QColorDialog
+        dialog = QColorDialog(QColor(*self.project.labels.get(name).colour), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.colorSelected.connect(lambda c: self.change_labels(
+            "recolour", name, (c.red(), c.green(), c.blue())))
+        self.label_dialog = dialog
+        dialog.open()
+
+    def ask_delete_label(self, name: str) -> None:
+        from ..app.label_ops import count_label
+        count = count_label(self.project, name)
+        box = QMessageBox(QMessageBox.Icon.Question, "Delete label",
+                          f"\"{name}\" labels {count} instance(s) in this folder. What "
+                          "happens to them?", QMessageBox.StandardButton.Cancel, self)
+        delete = box.addButton("Delete them", QMessageBox.ButtonRole.DestructiveRole)
+        others = [n for n in self.project.labels.names if n != name]
+        relabel = box.addButton(f"Relabel them as \"{others[0]}\"",
+                                QMessageBox.ButtonRole.AcceptRole) if others else None
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button) -> None:
+            if button is delete:
+                self.change_labels("delete", name, None)
+            elif relabel is not None and button is relabel:
+                self.change_labels("delete", name, others[0])
+
+        box.buttonClicked.connect(answered)
+        self.label_box = box
+        box.open()
+
+    def change_labels(self, what: str, name: str, value) -> None:
+        """Rename, recolour or delete a label in every file of the folder; the image
+        histories are dropped after (they refer to instances as they were)."""
+        from ..app import label_ops
+        if self.project is None:
+            return
+        if what == "rename":
+            change = label_ops.rename_label(self.project, name, value)
+        elif what == "recolour":
+            change = label_ops.recolour_label(self.project, name, value)
+        else:
+            change = label_ops.delete_label(self.project, name, relabel_as=value)
+        if what != "recolour":
+            self.history.clear()
+            if self.editor is not None and self.editor.image is not None:
+                self.history.activate(self.editor.image.name)
+        if self.editor is not None and self.editor.label == name and what != "recolour":
+            self.editor.label = value if isinstance(value, str) else None
+        self._overlays.clear()
+        if self.editor is not None and self.editor.doc is not None:
+            self.editor_changed("image")  # the image's instances and panels, shown anew
+        self.statusBar().showMessage(
+            f"{what} {name}: {change.instances} instance(s) in {change.files} file(s)", 8000)
+        if change.problems:
+            self.tell("Labels", "\n".join(change.problems[:10]))
 
     def _label_chosen(self, name: str) -> None:
         if self.editor is not None:
@@ -510,26 +636,48 @@ class MainWindow(DatasetActions, QMainWindow):
 
     # -- files -----------------------------------------------------------------------------
     def _start_folder(self) -> str:
-        """Where file dialogs start: beside the open folder (or the current one)."""
-        return str(self.project.folder.parent) if self.project is not None else ""
+        """Where file dialogs start: the open folder, else the last one opened."""
+        if self.project is not None:
+            return str(self.project.folder)
+        recent = self.recent_folders()
+        return recent[0] if recent else ""
 
-    def _ask_folder(self) -> None:
+    def recent_folders(self) -> list[str]:
+        value = self.qsettings.value("recent_folders", [])
+        if isinstance(value, str):  # QSettings gives a lone string for a one-item list
+            value = [value]
+        return [str(v) for v in (value or []) if v]
+
+    def _remember_folder(self, folder: Path) -> None:
+        recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
+        self.qsettings.setValue("recent_folders", recent[:RECENT_KEPT])
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.recent_folders():
+            act = self.recent_menu.addAction(folder)
+            act.triggered.connect(lambda _checked=False, f=folder: self.open_path(f))
+        if not self.recent_folders():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def ask_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a folder of images",
                                                   self._start_folder())
         if folder:
             self.open_path(folder)
 
-    def _ask_image(self) -> None:
+    def ask_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Open an image", self._start_folder(),
             "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
         if path:
             self.open_path(path)
 
-    def _ask_classes(self) -> None:
+    def ask_classes(self) -> None:
         if self.project is None:
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Classes file (one per line)", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Classes file (one per line)",
+                                              self._start_folder(),
                                               "Text (*.txt *.names);;All files (*)")
         if path:
             self.load_classes(path)
@@ -543,7 +691,7 @@ class MainWindow(DatasetActions, QMainWindow):
             self.statusBar().showMessage(str(exc), 15000)
         if self.editor.label is None and len(self.project.labels):
             self.editor.set_label(self.project.labels.names[0])
-        self.labels.show_labels(self.project.labels, self.editor.label)
+        self.show_labels()
 
     def tell(self, title: str, text: str, warning: bool = True) -> None:
         """A message box that does not block (``open``, not ``exec``); what was told is kept
@@ -561,10 +709,69 @@ class MainWindow(DatasetActions, QMainWindow):
         self._boxes[title] = box
         box.open()
 
+    # -- tools and view options -------------------------------------------------------------
+    def tool_changed(self, tool: str) -> None:
+        self.tool_actions[tool].setChecked(True)
+        hints = {"prompt": "click the object (shift: background), drag a box",
+                 "brush": "paint the selected instance or the candidate ([ ] size)",
+                 "eraser": "erase from the selected instance or the candidate ([ ] size)",
+                 "polygon": "click the vertices, double-click or Enter closes",
+                 "select": "click an instance to select it; drag its vertices"}
+        self.statusBar().showMessage(hints.get(tool, ""), 6000)
+
+    def _set_option(self, name: str, value) -> None:
+        setattr(self.settings, name, value)
+        self._save_settings({name})
+
+    def set_take_free_pixels(self, on: bool) -> None:
+        self._set_option("take_free_pixels", bool(on))
+        if self.editor is not None:
+            self.editor.take_free_pixels = bool(on)
+
+    def set_hide_all(self, on: bool) -> None:
+        self.hide_all = bool(on)
+        self.show_instances()
+
+    def set_outlines_only(self, on: bool) -> None:
+        self._set_option("outlines_only", bool(on))
+        self.show_instances()
+
+    def set_colour_by_instance(self, on: bool) -> None:
+        self._set_option("colour_by", "instance" if on else "label")
+        self.show_instances()
+
+    def set_opacity(self, value: int) -> None:
+        self._set_option("overlay_opacity", max(0, min(255, int(value))))
+        self.show_instances()
+
+    def set_hover_preview(self, on: bool) -> None:
+        self._set_option("hover_preview", bool(on))
+        self.canvas.hover_enabled = bool(on)
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{what}</td></tr>"
+                       for keys, what in shortcut_rows(self))
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts",
+                          f"<table>{rows}</table>", QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.shortcuts_box = box
+        box.open()
+
+    def _restore_geometry(self) -> None:
+        geometry = self.qsettings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        state = self.qsettings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+
     # -- shutdown --------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         """Cancel what runs (an encode, an export, a search) and wait for it, so that no
-        thread is still writing when the process ends; settings were saved when chosen."""
+        thread is still writing when the process ends; settings were saved when chosen,
+        the window's size and docks are saved now."""
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.qsettings.setValue("window/state", self.saveState())
         self.worker.stop(timeout=10.0)
         self.tasks.stop_all(timeout=10.0)
         super().closeEvent(event)

@@ -45,10 +45,14 @@ def swatch(colour: tuple[int, int, int]) -> QIcon:
 
 
 class LabelsPanel(QWidget):
-    """Classes with colours; the checked one labels the next accepted instance."""
+    """Classes with colours and how many instances of each the image has; the current one
+    labels the next instance. Right-click a class to rename, recolour or delete it."""
 
     labelChosen = Signal(str)
     loadRequested = Signal()
+    renameRequested = Signal(str)
+    recolourRequested = Signal(str)
+    deleteRequested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -66,14 +70,32 @@ class LabelsPanel(QWidget):
         self.entry.returnPressed.connect(self._add)
         self.load.clicked.connect(self.loadRequested)
         self.list.currentItemChanged.connect(self._changed)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
         self._updating = False
 
-    def show_labels(self, labels: LabelSet, current: str | None) -> None:
+    def _menu(self, pos) -> None:
+        from PySide6.QtWidgets import QMenu
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        name = item.data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self.renameRequested.emit(name))
+        menu.addAction("Colour…", lambda: self.recolourRequested.emit(name))
+        menu.addAction("Delete…", lambda: self.deleteRequested.emit(name))
+        self.context_menu = menu
+        menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def show_labels(self, labels: LabelSet, current: str | None,
+                    counts: dict[str, int] | None = None) -> None:
+        """``counts``: instances of each label in the image on screen."""
         self._updating = True
         self.list.clear()
         for n, cls in enumerate(labels, 1):
             hint = f"   Ctrl+{n}" if n <= 9 else ""
-            item = QListWidgetItem(swatch(cls.colour), f"{cls.name}{hint}")
+            count = f"   ({counts[cls.name]})" if counts and counts.get(cls.name) else ""
+            item = QListWidgetItem(swatch(cls.colour), f"{cls.name}{count}{hint}")
             item.setData(Qt.ItemDataRole.UserRole, cls.name)
             self.list.addItem(item)
             if cls.name == current:
@@ -127,14 +149,27 @@ class InstancesPanel(QWidget):
         self.list.clear()
         for inst in doc.instances if doc else []:
             colour = labels.get(inst.label).colour if inst.label in labels else (128, 128, 128)
-            score = f"  IoU {inst.score:.2f}" if inst.score is not None else ""
-            item = QListWidgetItem(swatch(colour), f"#{inst.id}  {inst.label}{score}")
+            kind = inst.source.get("kind")
+            what = "score" if kind in ("text", "detect") else "IoU"
+            score = f"  {what} {inst.score:.2f}" if inst.score is not None else ""
+            edited = "  ✎" if inst.source.get("edited") or kind == "manual" else ""
+            item = QListWidgetItem(swatch(colour), f"#{inst.id}  {inst.label}{score}{edited}")
             item.setData(Qt.ItemDataRole.UserRole, inst.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked if inst.hidden else Qt.CheckState.Checked)
             self.list.addItem(item)
             if inst.id == current:
                 self.list.setCurrentItem(item)
+        self._updating = False
+
+    def select(self, instance_id: int) -> None:
+        """Make ``instance_id`` the current row (-1: none) without emitting ``selected``."""
+        self._updating = True
+        self.list.setCurrentRow(-1)
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == instance_id:
+                self.list.setCurrentRow(row)
+                break
         self._updating = False
 
     def current_id(self) -> int:

@@ -10,9 +10,11 @@ next search, if the pack takes boxes.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -86,7 +88,7 @@ class TextPanel(QWidget):
         self.results.clear()
         for n, det in enumerate(detections):
             item = QListWidgetItem(swatch(colours.get(det.label, (30, 144, 255))),
-                                   f"{det.label}   {det.score:.3f}")
+                                   f"{det.label}   score {det.score:.3f}")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             item.setData(Qt.ItemDataRole.UserRole, n)
@@ -112,8 +114,14 @@ class TextController(QObject):
         self.request = 0
         self.busy = False
         self.segmenter_folder: Path | None = None
+        self._loading = threading.Lock()  # two quick searches open one text model, not two
+        self._overlay_request = 0
+        self._refilter_timer = QTimer(self)  # the slider's moves, debounced
+        self._refilter_timer.setSingleShot(True)
+        self._refilter_timer.setInterval(60)
+        self._refilter_timer.timeout.connect(self.refilter)
         panel.search.connect(self.find)
-        panel.thresholdChanged.connect(lambda _: self.refilter())
+        panel.thresholdChanged.connect(lambda _: self._refilter_timer.start())
         panel.acceptRequested.connect(self.accept)
 
     def pack_folder(self) -> Path | None:
@@ -127,14 +135,17 @@ class TextController(QObject):
 
     def add_exemplar(self, box, negative: bool) -> None:
         self.exemplars.append(Exemplar(tuple(box), positive=not negative))
+        self.window.canvas.set_exemplars([(e.box, e.positive) for e in self.exemplars])
         kind = "negative" if negative else "positive"
         self.panel.status.setText(f"{len(self.exemplars)} exemplar box(es), last {kind}; "
                                   "press Find")
 
     def clear(self) -> None:
         self.result, self.detections, self.exemplars = None, [], []
+        self._overlay_request += 1
         self.panel.results.clear()
         self.window.canvas.set_detections([])
+        self.window.canvas.set_exemplars([])
 
     def find(self, text: str) -> None:
         editor = self.window.editor
@@ -157,16 +168,18 @@ class TextController(QObject):
         provider = settings.provider
 
         def work(task):
-            if self.segmenter is None or self.segmenter_folder != folder:
-                from ..engine.cache import EmbeddingCache
-                from ..models.store import default_cache_dir
-                cache = EmbeddingCache(settings.cache_mb << 20,
-                                       default_cache_dir() if settings.disk_cache else None,
-                                       disk_max_bytes=settings.disk_cache_mb << 20)
-                self.segmenter = TextSegmenter(folder, provider=provider, cache=cache)
-                self.segmenter_folder = folder
+            with self._loading:
+                if self.segmenter is None or self.segmenter_folder != folder:
+                    from ..engine.cache import EmbeddingCache
+                    from ..models.store import default_cache_dir
+                    cache = EmbeddingCache(settings.cache_mb << 20,
+                                           default_cache_dir() if settings.disk_cache else None,
+                                           disk_max_bytes=settings.disk_cache_mb << 20)
+                    self.segmenter = TextSegmenter(folder, provider=provider, cache=cache)
+                    self.segmenter_folder = folder
+                segmenter = self.segmenter
             task.check()
-            return self.segmenter.detect(image, names, exemplars)
+            return segmenter.detect(image, names, exemplars)
 
         def done(result, error):
             if result is None:
@@ -199,49 +212,97 @@ class TextController(QObject):
         self.refilter()
 
     def refilter(self) -> None:
-        """Apply the slider to the result already computed: no model runs."""
+        """Apply the slider to the result already computed: no model runs. The list follows
+        at once; the overlays are drawn on a task and replace the old ones when ready."""
         if self.result is None:
             return
-        self.detections = self.result.detections(self.panel.threshold)
+        self.detections = detections = self.result.detections(self.panel.threshold)
         labels = self.window.project.labels
         colours = {d.label: labels.get(d.label).colour if d.label in labels else (30, 144, 255)
-                   for d in self.detections}
-        self.panel.show_detections(self.detections, colours)
+                   for d in detections}
+        self.panel.show_detections(detections, colours)
         scale = min(self.window.bridge.display_scale, 1.0)
-        overlays = []
-        for det in self.detections:
-            colour = colours[det.label]
-            result = det._result
-            if result.logits is not None:  # layout A2: straight from the low-res logits
-                overlay = logits_overlay(result.logits[det.query], result.image_size, colour,
-                                         scale)
-            else:
-                overlay = mask_overlay(det.mask(), colour, scale=scale)
-            if overlay is not None:
-                overlays.append(overlay)
-        self.window.canvas.set_detections(overlays)
+        self._overlay_request += 1
+        request = self._overlay_request
+
+        def work(task):
+            overlays = []
+            for det in detections:
+                task.check()
+                colour = colours[det.label]
+                result = det._result
+                if result.logits is not None:  # layout A2: straight from the low-res logits
+                    overlay = logits_overlay(result.logits[det.query], result.image_size,
+                                             colour, scale)
+                else:
+                    overlay = mask_overlay(det.mask(), colour, scale=scale)
+                if overlay is not None:
+                    overlays.append(overlay)
+            return overlays
+
+        def done(overlays, error):
+            if request == self._overlay_request and overlays is not None:
+                self.window.canvas.set_detections(overlays)
+
+        self.window.tasks.start("text-overlays", work, done)
 
     def accept(self, ticked_only: bool) -> None:
+        """The chosen detections become instances in one undoable step. Their full-size masks
+        are made on a task; one that an instance of the same label already covers (IoU above
+        0.9: the same search accepted twice) is left out."""
         editor = self.window.editor
         if editor is None or editor.doc is None or not self.detections:
             return
-        chosen = self.panel.ticked() if ticked_only else range(len(self.detections))
-        commands = []
-        for n in chosen:
-            det = self.detections[n]
-            mask = det.mask()
-            if not mask.any():
-                continue
-            self.window.project.labels.add(det.label)
-            instance = Instance.from_mask(editor.doc.next_id(), det.label, mask,
-                                          score=round(det.score, 6),
-                                          source={"kind": "text", "classes": det.label,
-                                                  "query": det.query})
-            commands.append(AddInstance(editor, editor.doc, instance))
-        if commands:
-            self.window.history.push(Compound(f"accept {len(commands)} detections", commands))
-            try:
-                self.window.project.save_labels()
-            except Exception as exc:  # SaveError: reported, the instances are saved anyway
-                self.window.statusBar().showMessage(str(exc), 15000)
+        chosen = [self.detections[n] for n in
+                  (self.panel.ticked() if ticked_only else range(len(self.detections)))]
+        doc = editor.doc
+        existing = [(i.label, i.rle) for i in doc.instances]
+        self.panel.status.setText(f"accepting {len(chosen)} detection(s)…")
+
+        def work(task):
+            from ..document import rle as rle_codec
+            masks, skipped = [], 0
+            for det in chosen:
+                task.check()
+                mask = det.mask()
+                if not mask.any():
+                    continue
+                if any(label == det.label and _iou(rle_codec.decode(rle), mask) > 0.9
+                       for label, rle in existing):
+                    skipped += 1
+                    continue
+                masks.append((det, mask))
+            return masks, skipped
+
+        def done(result, error):
+            if result is None:
+                self.panel.status.setText(error)
+                return
+            masks, skipped = result
+            if editor.doc is not doc:
+                return  # another image by now
+            commands = []
+            for det, mask in masks:
+                self.window.project.labels.add(det.label)
+                instance = Instance.from_mask(doc.next_id(), det.label, mask,
+                                              score=round(det.score, 6),
+                                              source={"kind": "text", "classes": det.label,
+                                                      "query": det.query})
+                commands.append(AddInstance(editor, doc, instance))
+            if commands:
+                self.window.history.push(Compound(f"accept {len(commands)} detections",
+                                                  commands))
+                try:
+                    self.window.project.save_labels()
+                except Exception as exc:  # SaveError: reported, the instances are saved
+                    self.window.statusBar().showMessage(str(exc), 15000)
             self.clear()
+            note = f"; {skipped} already in the image, left out" if skipped else ""
+            self.panel.status.setText(f"{len(commands)} instance(s) added{note}")
+
+        self.window.tasks.start("text-accept", work, done)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 0.0

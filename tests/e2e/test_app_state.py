@@ -318,6 +318,29 @@ def test_switching_images_during_a_slow_encode_delivers_only_the_current(folder,
         assert worker.stop()
 
 
+def test_switching_images_cancels_the_encode_of_the_image_left(folder, tmp_path):
+    from sam3_canvas.testing.fake_models import write_tracker_pack
+    slow = write_tracker_pack(tmp_path / "slower", encoder_work=400)  # about 5 s an image
+    rec = Recorder()
+    worker = InferenceWorker(rec, prefetch_depth=0)
+    try:
+        worker.load_model(lambda: Segmenter.from_dir(slow))
+        images = sorted(folder.glob("*.jpg"))
+        worker.show(images[0])
+        rec.wait_for("image_state")  # its encode has started
+        time.sleep(0.2)
+        switched = time.monotonic()
+        worker.show(images[1])
+        deadline = switched + 3.0
+        while (images[0], "new") not in [(e[1], e[2]) for e in rec.events
+                                          if e[0] == "image_state"]:
+            assert time.monotonic() < deadline, "the encode of the image left went on"
+            time.sleep(0.02)
+        assert not [e for e in rec.events if e[0] == "encoded" and e[2] == images[0]]
+    finally:
+        assert worker.stop()
+
+
 def test_stop_during_an_encode_is_quick(folder, tmp_path):
     from sam3_canvas.testing.fake_models import write_tracker_pack
     slow = write_tracker_pack(tmp_path / "slower", encoder_work=400)  # about 5 s an image

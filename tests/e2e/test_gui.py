@@ -168,6 +168,7 @@ def teddy(qtbot, make_window, folder, fake_pack):
     """A window on teddy.jpg with the fake pack, one click predicted."""
     window = make_window(fake_pack)
     open_and_wait(qtbot, window, folder / "teddy.jpg")
+    window.editor.set_label("teddy")
     click_image(window, 100, 100)
     wait_prediction(qtbot, window)
     return window
@@ -215,6 +216,7 @@ def test_escape_clears_the_prompt_undoably(teddy):
 def test_each_image_keeps_its_own_undo_history(qtbot, make_window, folder, fake_pack):
     window = make_window(fake_pack)
     open_and_wait(qtbot, window, folder / "teddy.jpg")
+    window.editor.set_label("teddy")
     click_image(window, 100, 100)
     wait_prediction(qtbot, window)
     window.accept_candidate()
@@ -444,6 +446,7 @@ def test_zoom_pan_and_sharper_overlays(qtbot, make_window, folder, fake_pack):
 def test_selecting_an_instance_highlights_it(qtbot, make_window, folder, fake_pack):
     window = make_window(fake_pack)
     open_and_wait(qtbot, window, folder / "teddy.jpg")
+    window.editor.set_label("teddy")
     click_image(window, 100, 100)
     wait_prediction(qtbot, window)
     window.accept_candidate()
@@ -503,22 +506,26 @@ def _result_labels(window) -> list[str]:
             for i in range(window.text.results.count())]
 
 
-def test_find_by_class_names_lists_and_draws_every_instance(street):
+def test_find_by_class_names_lists_and_draws_every_instance(qtbot, street):
     assert sorted(_result_labels(street)) == ["car", "car", "person", "person"]
-    assert len(street.canvas.detection_items) == 4
+    assert all("score" in street.text.results.item(i).text() and "IoU" not in
+               street.text.results.item(i).text() for i in range(4))
+    qtbot.waitUntil(lambda: len(street.canvas.detection_items) == 4, timeout=10000)
 
 
-def test_the_threshold_slider_refilters_without_running_the_model(street):
+def test_the_threshold_slider_refilters_without_running_the_model(qtbot, street):
     runs = street.text_controller.result.classes[0].timings.copy()
     street.text.slider.setValue(92)  # the weaker of each pair goes
-    assert street.text.results.count() == 2 and len(street.canvas.detection_items) == 2
+    qtbot.waitUntil(lambda: street.text.results.count() == 2, timeout=10000)
+    qtbot.waitUntil(lambda: len(street.canvas.detection_items) == 2, timeout=10000)
     assert street.text_controller.result.classes[0].timings == runs
 
 
-def test_accepting_the_ticked_detections_is_one_undo_step(street):
+def test_accepting_the_ticked_detections_is_one_undo_step(qtbot, street):
     labels = _result_labels(street)
     street.text.results.item(0).setCheckState(Qt.CheckState.Unchecked)
     street.text.accept_ticked.click()
+    qtbot.waitUntil(lambda: len(street.editor.doc.instances) == 3, timeout=10000)
     assert sorted(i.label for i in street.editor.doc.instances) == sorted(labels[1:])
     assert all(i.source["kind"] == "text" for i in street.editor.doc.instances)
     assert street.canvas.detection_items == [] and street.text.results.count() == 0
@@ -526,11 +533,23 @@ def test_accepting_the_ticked_detections_is_one_undo_step(street):
     assert street.editor.doc.instances == []  # one undo takes the whole accept back
 
 
+def test_finding_and_accepting_twice_adds_each_instance_once(qtbot, street):
+    street.text.accept_all.click()
+    qtbot.waitUntil(lambda: len(street.editor.doc.instances) == 4, timeout=10000)
+    street.text.find.click()
+    qtbot.waitUntil(lambda: street.text.results.count() == 4, timeout=30000)
+    street.text.accept_all.click()
+    qtbot.waitUntil(lambda: "already in the image" in street.text.status.text(), timeout=10000)
+    assert len(street.editor.doc.instances) == 4
+
+
 def test_a_drag_in_exemplar_mode_becomes_an_exemplar_box(qtbot, street):
     from tests.gui_helpers import drag_image
     street.text.exemplars.setChecked(True)
     drag_image(street, (100, 100), (220, 200))
     assert street.text_controller.exemplars[0].box == (100, 100, 220, 200)
+    (drawn,) = street.canvas.exemplar_items  # the box stays on the canvas
+    assert drawn.rect().getCoords() == (100, 100, 220, 200)
     assert street.editor.prompt.is_empty  # not a click prompt
     street.text.entry.setText("zebra")
     street.text.find.click()

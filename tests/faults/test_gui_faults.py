@@ -49,6 +49,8 @@ def photos(tmp_path) -> Path:
 
 
 def _accept_click(qtbot, window, x=100, y=100):
+    if not window.editor.label:
+        window.editor.set_label("object")
     click_image(window, x, y)
     wait_prediction(qtbot, window)
     QTest.keyClick(window, Qt.Key.Key_Return)
@@ -227,6 +229,7 @@ def test_a_read_only_annotation_folder_in_the_app(qtbot, make, photos, fake_pack
     Project(photos).save(Document("c.jpg", 320, 240))  # .sam3-canvas exists
     window = make(fake_pack)
     open_and_wait(qtbot, window, photos / "a.jpg")
+    window.editor.set_label("object")  # the label exists before the folder turns read-only
     with read_only(photos / ".sam3-canvas"):
         _accept_click(qtbot, window)
         assert len(window.editor.doc.instances) == 1  # kept in memory

@@ -167,3 +167,26 @@ def test_masks_combine_and_leave_out_others():
 def test_ring_records_are_plain_values():
     ring = Ring(np.zeros((3, 2)), hole=True)
     assert ring.hole and ring.points.shape == (3, 2)
+
+
+def test_a_pixel_is_found_in_the_runs_without_decoding():
+    from sam3_canvas.document import rle
+    mask = _ring_mask()
+    encoded = rle.encode(mask)
+    rng = np.random.default_rng(3)
+    for x, y in rng.integers(0, 80, size=(300, 2)):
+        assert rle.contains(encoded, int(x), int(y)) == bool(mask[y, x])
+    assert not rle.contains(encoded, 80, 0) and not rle.contains(encoded, -1, 5)
+
+
+def test_dragging_a_vertex_of_a_round_part_leaves_no_sliver():
+    yy, xx = np.mgrid[0:200, 0:200]
+    mask = np.hypot(xx - 100, yy - 100) < 60
+    ring = next(r for r in outline(mask) if not r.hole)
+    assert len(ring.points) < 100  # simplified: its edges cut across the true boundary
+    moved = ring.points.copy()
+    top = int(np.argmin(moved[:, 1]))
+    moved[top] += (0, -30)
+    reshape_ring(mask, ring, moved)
+    assert np.array_equal(fill_holes(mask), mask)  # no hole left along the old edges
+    assert mask[25, int(moved[top, 0])]
