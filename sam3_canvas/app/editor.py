@@ -18,6 +18,7 @@ import numpy as np
 from ..document.annotation import Document, Instance, prompt_source
 from ..engine.prediction import Prediction
 from ..engine.prompts import BACKGROUND, FOREGROUND, Prompt
+from .autosave import Autosaver
 from .commands import AddInstance, Command, Compound, RemoveInstance, ReplaceInstance, SetPrompt
 from .project import Project, SaveError
 
@@ -40,6 +41,8 @@ class Editor:
         self.changed_doc: Document | None = None
         #: new instances (accepted, drawn, refined) take only pixels no other instance has
         self.take_free_pixels = False
+        #: writes documents on its own thread when set (the window); None: saved at once
+        self.saver: Autosaver | None = None
         self._listeners: list[Callable[[EditorEvent], None]] = []
 
     # -- observation -------------------------------------------------------------------
@@ -190,15 +193,26 @@ class Editor:
         if doc is None:
             return
         self.changed_doc = doc
+        if self.saver is not None:
+            self.saver.save(doc)  # saved() follows from the writer, through the window
+            self._notify("document")
+            return
         try:
             self.project.save(doc)
+            self.saved(doc.image_file, None)
+        except SaveError as exc:
+            self.saved(doc.image_file, str(exc))
+        self._notify("document")
+
+    def saved(self, image_file: str, error: str | None) -> None:
+        """A save finished: ``error`` is None, or the line that says why it failed."""
+        if error is None:
             self.last_save_error = None
             self._notify("saved")
-        except SaveError as exc:
-            self.last_save_error = f"{exc}; the change is kept in memory and saved again " \
+        else:
+            self.last_save_error = f"{error}; the change is kept in memory and saved again " \
                                    "with the next one"
             self._notify("save_error")
-        self._notify("document")
 
     def _save_labels(self) -> None:
         try:

@@ -12,11 +12,12 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
+from ..app.autosave import Autosaver
 from ..app.editor import Editor, EditorEvent
 from ..app.project import Project
 from ..app.settings import Settings
 from ..app.worker import InferenceWorker
-from ..document.labels import LabelSet, colour_for
+from ..document.labels import LabelSet
 from ..engine.errors import Sam3CanvasError
 from ..engine.prompts import Prompt
 from ..models.store import ModelStore, open_segmenter
@@ -24,8 +25,8 @@ from .bridge import WorkerBridge, candidate_overlay
 from .candidates_panel import CandidatesPanel
 from .canvas import CanvasView
 from .dataset_actions import DatasetActions
-from .images import mask_overlay
 from .inbox import Inbox
+from .instance_overlays import InstanceOverlays
 from .mask_tools import MaskTools
 from .menus import build_menus, shortcut_rows
 from .panels import FilesPanel, InstancesPanel, LabelsPanel
@@ -38,7 +39,6 @@ from .undo import UndoHistory
 MODEL_FIELDS = {"model", "variant", "model_dir", "provider", "cache_mb", "disk_cache",
                 "disk_cache_mb"}
 RECENT_KEPT = 8  # folders in File > Recent folders
-SELECTED_ALPHA = 170
 
 
 class MainWindow(DatasetActions, QMainWindow):
@@ -69,7 +69,7 @@ class MainWindow(DatasetActions, QMainWindow):
         self.selected_instance = -1
         self.model_loading = False
         self.hide_all = False
-        self._overlays: dict[int, tuple] = {}  # id -> (instance, overlay, style, scale)
+        self.overlays = InstanceOverlays(self)
         self._candidate_overlays: dict[int, object] = {}  # candidate index -> overlay
 
         self.canvas = CanvasView(self)
@@ -226,12 +226,14 @@ class MainWindow(DatasetActions, QMainWindow):
             return
         self.close_folder()
         self.project = project
-        self.editor = Editor(project)
-        self.editor.model_name = self.settings.describe_model()
-        self.editor.take_free_pixels = self.settings.take_free_pixels
+        self.editor = editor = Editor(project)
+        editor.model_name = self.settings.describe_model()
+        editor.take_free_pixels = self.settings.take_free_pixels
+        editor.saver = Autosaver(project, lambda name, error: self.inbox.post(
+            self._saved, editor, name, error))
         self.editor.subscribe(self.editor_changed)
-        annotated = {p.name for p in project.images if project.has_annotations(p)}
-        self.files.show_files(project.images, annotated)
+        self.files.show_files(project.images, set())
+        self._read_annotated(project)
         self.show_labels()
         for warning in project.warnings:
             self.tell("Annotations", warning)
@@ -241,18 +243,53 @@ class MainWindow(DatasetActions, QMainWindow):
         self.canvas.set_empty_hint("")
         self.show_image(index)
 
+    def _read_annotated(self, project: Project) -> None:
+        """Which images have annotations, read on a task (a folder of 10,000 images opens at
+        once; the ✓ marks follow)."""
+        images = list(project.images)
+
+        def work(task):
+            found = set()
+            for n, image in enumerate(images):
+                if n % 256 == 0:
+                    task.check()
+                if project.has_annotations(image):
+                    found.add(image.name)
+            return found
+
+        def done(found, error):
+            if found is None or self.project is not project:
+                return
+            opened = project.open_documents()  # changed since: what is in memory counts
+            self.files.add_annotated({n for n in found if n not in opened} |
+                                     {p.name for p in images if p.name in opened and
+                                      project.has_annotations(p)})
+
+        self.tasks.start("annotated", work, done)
+
+    def _saved(self, editor: Editor, name: str, error: str | None) -> None:
+        if editor is self.editor:
+            editor.saved(name, error)
+
+    def flush_saves(self, timeout: float = 30.0) -> bool:
+        """Wait until every change is on disk (the writer thread is done)."""
+        saver = self.editor.saver if self.editor is not None else None
+        return saver is None or saver.flush(timeout)
+
     def close_folder(self) -> None:
         """Forget everything of the open folder: image, prompt, overlays, panels, histories
         (what is saved stays saved; nothing of it can act on the next folder)."""
         self.tasks.stop_all(timeout=10.0)
         if self.editor is not None:
+            if self.editor.saver is not None:
+                self.editor.saver.stop()
             self.editor.close_image()
         self.project = None
         self.editor = None
         self.index = -1
         self.photo = None
         self.selected_instance = -1
-        self._overlays.clear()
+        self.overlays.clear()
         self._candidate_overlays = {}
         self.history.clear()
         self.text_controller.clear()
@@ -285,7 +322,7 @@ class MainWindow(DatasetActions, QMainWindow):
         if request != self.show_request or self.editor is None:
             return
         self.photo = photo
-        self._overlays.clear()
+        self.overlays.clear()
         self.selected_instance = -1
         self.text_controller.clear()
         self.canvas.set_photo(photo)
@@ -318,7 +355,7 @@ class MainWindow(DatasetActions, QMainWindow):
             self.editor.close_image()
         self.history.group.setActiveStack(None)
         self.photo = None
-        self._overlays.clear()
+        self.overlays.clear()
         self.canvas.set_photo(None)
         self.canvas.set_instances([])
         self.candidates.clear(f"{path.name} cannot be opened: {message}")
@@ -421,10 +458,8 @@ class MainWindow(DatasetActions, QMainWindow):
     def _zoomed(self, scale: float) -> None:
         """Overlays are made at the view's scale; zooming in past one makes a sharper one."""
         self.bridge.display_scale = scale
-        if self.editor is not None and self.editor.doc is not None and any(
-                cached[3] < min(scale, 1.0) * 0.8 for cached in self._overlays.values()):
-            self._overlays.clear()
-            self.show_instances()
+        if self.editor is not None and self.editor.doc is not None:
+            self.show_instances()  # sharper overlays where the zoom now needs them
         overlay = self.canvas.candidate.overlay
         if overlay is not None and overlay.scale < min(scale, 1.0) * 0.8 and \
                 self.editor is not None and self.editor.prediction is not None:
@@ -484,7 +519,7 @@ class MainWindow(DatasetActions, QMainWindow):
             self.show_labels()
             self.files.set_annotated(editor.image.name, bool(editor.doc.instances))
         elif what == "closed":
-            self._overlays.clear()
+            self.overlays.clear()
             self.canvas.set_instances([])
             self.canvas.set_candidate(None)
             self.canvas.set_prompt(editor.prompt)
@@ -496,33 +531,13 @@ class MainWindow(DatasetActions, QMainWindow):
             self.tell("Not saved", editor.last_save_error)
 
     def show_instances(self) -> None:
-        self.canvas.set_instances(self._instance_items())
+        items = self.overlays.items()
+        self.canvas.set_instances(items)
+        if not self.overlays.building and self.tools.stroke is None:
+            self.canvas.live.stop()  # a finished stroke's instance is drawn for real now
 
     def _instance_items(self) -> list[tuple]:
-        """(key, id, overlay) of every instance shown, overlays cached by instance and style."""
-        if self.editor is None or self.editor.doc is None or self.hide_all:
-            return []
-        labels = self.project.labels
-        s = self.settings
-        items = []
-        for inst in self.editor.doc.instances:
-            if inst.hidden:
-                continue
-            selected = inst.id == self.selected_instance
-            if s.colour_by == "instance":
-                colour = colour_for(inst.id * 7 + 3)
-            else:
-                colour = labels.get(inst.label).colour if inst.label in labels else (128,) * 3
-            alpha = SELECTED_ALPHA if selected else (0 if s.outlines_only else s.overlay_opacity)
-            style = (colour, alpha, selected)
-            cached = self._overlays.get(inst.id)
-            if cached is None or cached[0] is not inst or cached[2] != style:
-                scale = min(self.bridge.display_scale, 1.0)
-                overlay = mask_overlay(inst.mask(), colour, alpha=alpha, scale=scale)
-                cached = (inst, overlay, style, scale)
-                self._overlays[inst.id] = cached
-            items.append((cached[1], inst.id, cached[1]))
-        return items
+        return self.overlays.items()
 
     def select_instance(self, instance_id: int) -> None:
         """Select an instance (-1: none), from the list or the canvas: highlighted, its
@@ -618,7 +633,7 @@ class MainWindow(DatasetActions, QMainWindow):
                 self.history.activate(self.editor.image.name)
         if self.editor is not None and self.editor.label == name and what != "recolour":
             self.editor.label = value if isinstance(value, str) else None
-        self._overlays.clear()
+        self.overlays.clear()
         if self.editor is not None and self.editor.doc is not None:
             self.editor_changed("image")  # the image's instances and panels, shown anew
         self.statusBar().showMessage(
@@ -772,6 +787,8 @@ class MainWindow(DatasetActions, QMainWindow):
         the window's size and docks are saved now."""
         self.qsettings.setValue("window/geometry", self.saveGeometry())
         self.qsettings.setValue("window/state", self.saveState())
+        if self.editor is not None and self.editor.saver is not None:
+            self.editor.saver.stop()  # every change on disk before the process may end
         self.worker.stop(timeout=10.0)
         self.tasks.stop_all(timeout=10.0)
         super().closeEvent(event)

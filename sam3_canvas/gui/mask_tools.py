@@ -125,9 +125,11 @@ class MaskTools(QObject):
         return True
 
     def _stroke_ended(self) -> None:
+        """The stroke becomes one command; the live mask stays on screen until the edited
+        instance's overlay is made (``MainWindow.show_instances`` takes it off)."""
         stroke, self.stroke = self.stroke, None
-        self.canvas.live.stop()
         if stroke is None or not self._ready():
+            self.canvas.live.stop()
             return
         text = "eraser" if stroke.erase else "brush"
         if self.target >= 0:
@@ -137,8 +139,10 @@ class MaskTools(QObject):
         else:
             command = self._new_instance(stroke.mask, "brush", text)
         self._push(command)
-        if command is None and self.target == CANDIDATE_TARGET:
-            self.window.editor_changed("candidate")
+        if command is None:
+            self.canvas.live.stop()
+            if self.target == CANDIDATE_TARGET:
+                self.window.editor_changed("candidate")
 
     def _new_instance(self, mask: np.ndarray, tool, text: str) -> Command | None:
         """A new instance from a hand-edited mask; from the candidate, the prompt goes too."""

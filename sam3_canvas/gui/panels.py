@@ -246,6 +246,13 @@ class FilesPanel(QWidget):
         if name in self.states:
             self._render(name)
 
+    def add_annotated(self, names: set[str]) -> None:
+        """Mark images as annotated (found after the list was shown)."""
+        for name in names - self.annotated:
+            if name in self.states:
+                self.annotated.add(name)
+                self._render(name)
+
     def set_current(self, index: int) -> None:
         self._updating = True
         self.list.setCurrentRow(index)

@@ -130,6 +130,7 @@ def test_enter_accepts_the_full_size_mask_and_saves_it(clicked, folder, truth):
     iou = ((mask & truth) & valid).sum() / ((mask | truth) & valid).sum()
     assert iou > 0.99  # the accepted instance is the full-size ground truth
     assert window.instances.list.count() == 1 and window.editor.prompt.is_empty
+    window.flush_saves()  # the writer thread has written it
     saved = Document.load(folder / ".sam3-canvas" / "llama.jpg.json")
     assert saved.instances[0].label == "llama"
     assert "✓" in window.files.list.item(window.index).text()
@@ -191,6 +192,7 @@ def test_undo_an_accept_brings_the_prompt_back_and_saves(qtbot, teddy, folder):
     assert len(teddy.editor.doc.instances) == 1
     _undo(teddy)
     assert teddy.editor.doc.instances == [] and teddy.editor.prompt.labels == (1, 0)
+    teddy.flush_saves()
     assert Document.load(folder / ".sam3-canvas" / "teddy.jpg.json").instances == []
     QTest.keyClick(teddy, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # redo, too
     assert len(teddy.editor.doc.instances) == 1
@@ -341,6 +343,8 @@ w.history.push(w.editor.cmd_add_point(100, 100))
 spin(lambda: w.editor.prediction is not None)
 w.accept_candidate()
 w.history.push(w.editor.cmd_add_point(200, 200))  # a prompt in flight, not yet accepted
+spin(lambda: w.statusBar() is not None and w.editor.last_save_error is None and
+     w.editor.saver.flush(0))  # the writer thread reported the accept written
 os.kill(os.getpid(), signal.SIGKILL)
 """
 

@@ -69,6 +69,7 @@ def window(qtbot, make, folder, truth, tmp_path):
 
 
 def _saved(window) -> Document:
+    window.flush_saves()  # what the autosave thread has written
     return Document.load(window.project.annotation_path(window.editor.image))
 
 

@@ -55,6 +55,7 @@ def _accept_click(qtbot, window, x=100, y=100):
     wait_prediction(qtbot, window)
     QTest.keyClick(window, Qt.Key.Key_Return)
     assert window.editor.prompt.is_empty
+    window.flush_saves()  # written by the autosave thread
 
 
 def _answer_next_box(button):
@@ -88,10 +89,12 @@ def test_undo_after_switching_images_never_touches_the_image_left(qtbot, make, p
     _accept_click(qtbot, window, 150, 120)
     b_file = photos / ".sam3-canvas" / "b.jpg.json"
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    window.flush_saves()
     assert Document.load(b_file).instances == [] and a_file.read_bytes() == a_before
     # back on A, its history undoes A's accept, on A
     show_and_wait(qtbot, window, 0)
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    window.flush_saves()
     assert Document.load(a_file).instances == [] and Document.load(b_file).instances == []
     record.seen("Ctrl+Z on B undoes B's steps only; A's steps wait in A's history")
     record.keeps("A's annotation file, byte for byte")
@@ -133,6 +136,7 @@ def test_ids_are_never_reused_in_a_document(qtbot, make, photos, fake_pack):
     _accept_click(qtbot, window, 200, 150)
     second = window.editor.doc.instances[0].id
     assert second != first
+    window.flush_saves()
     reopened = Document.load(photos / ".sam3-canvas" / "a.jpg.json")
     assert reopened.next_id() not in (first, second)
 
@@ -159,6 +163,7 @@ def test_a_folder_whose_first_image_is_corrupt_after_another_folder(qtbot, make,
     tooltip = window.files.list.item(0).toolTip()
     assert "corrupt" in tooltip
     assert "corrupt" in window.statusBar().currentMessage()
+    window.flush_saves()
     assert len(Document.load(photos / ".sam3-canvas" / "a.jpg.json").instances) == 1
     show_and_wait(qtbot, window, 1)  # the reader thread lives on
     assert window.editor.doc is not None
@@ -233,7 +238,8 @@ def test_a_read_only_annotation_folder_in_the_app(qtbot, make, photos, fake_pack
     with read_only(photos / ".sam3-canvas"):
         _accept_click(qtbot, window)
         assert len(window.editor.doc.instances) == 1  # kept in memory
-        assert window.messages[-1][0] == "Not saved"
+        qtbot.waitUntil(lambda: bool(window.messages) and window.messages[-1][0] == "Not saved",
+                        timeout=5000)  # reported by the autosave thread
         assert "read-only" in window.messages[-1][1]
     QApplication.activeModalWidget().close()  # the user reads the message and closes it
     window.activateWindow()
