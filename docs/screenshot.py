@@ -98,6 +98,7 @@ def main() -> int:
     time.sleep(0.3)
     app.processEvents()
     window.grab().save(str(args.out.with_name(args.out.stem + "-instance.png")))
+    hand_tools(app, window, inside, args.out.parent)
     # File > Export dataset into the photo folder: the question (screen grab: it is a dialog)
     from PySide6.QtWidgets import QMessageBox
     window.clear_prompt()
@@ -131,6 +132,80 @@ def main() -> int:
     window.close()
     print(f"wrote {args.out} and siblings")
     return 0
+
+
+def hand_tools(app, window, inside, out: Path) -> None:
+    """The hand tools, each caught mid-use: brush, polygon, outline, hover, display, keys."""
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtTest import QTest
+
+    from tests.gui_helpers import view_point
+
+    def settle():
+        for _ in range(5):
+            app.processEvents()
+            time.sleep(0.05)
+
+    def move(x, y, buttons=Qt.MouseButton.NoButton):
+        viewport = window.canvas.viewport()
+        p = QPointF(view_point(window, x, y))
+        app.sendEvent(viewport, QMouseEvent(QMouseEvent.Type.MouseMove, p,
+                                             viewport.mapToGlobal(p), Qt.MouseButton.NoButton,
+                                             buttons, Qt.KeyboardModifier.NoModifier))
+
+    window.clear_prompt()
+    iid = window.editor.doc.instances[-1].id
+    window.select_instance(iid)
+    x, y = inside
+    # the brush, mid-stroke, widening the neck
+    window.tools.set_tool("brush")
+    window.canvas.set_brush_radius(14)
+    viewport = window.canvas.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view_point(window, x + 20, y + 90))
+    for k in range(14):
+        move(x + 20 + 8 * k, y + 90 - 2 * k, Qt.MouseButton.LeftButton)
+    settle()
+    window.grab().save(str(out / "screenshot-brush.png"))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       view_point(window, x + 124, y + 64))
+    settle()
+    # a polygon being drawn
+    window.tools.set_tool("polygon")
+    for px, py in [(x + 110, y + 60), (x + 170, y + 40), (x + 190, y + 100)]:
+        QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         view_point(window, px, py))
+    move(x + 120, y + 110)
+    settle()
+    window.grab().save(str(out / "screenshot-polygon.png"))
+    window.canvas.close_polygon()
+    settle()
+    # the selected instance's outline, vertices to drag
+    window.tools.set_tool("select")
+    settle()
+    window.grab().save(str(out / "screenshot-outline.png"))
+    # the hover preview: the mask under the resting cursor, before any click
+    window.tools.set_tool("prompt")
+    window.select_instance(-1)
+    window.hover_action.setChecked(True)
+    move(x + 20, y + 20)
+    wait(app, lambda: window.canvas.candidate.overlay is not None)
+    settle()
+    window.grab().save(str(out / "screenshot-hover.png"))
+    window.hover_action.setChecked(False)
+    window.canvas.set_candidate(None)
+    # outlines only, a colour per instance
+    window.outlines_action.setChecked(True)
+    window.per_instance_action.setChecked(True)
+    settle()
+    window.grab().save(str(out / "screenshot-display.png"))
+    window.outlines_action.setChecked(False)
+    window.per_instance_action.setChecked(False)
+    window.show_shortcuts()
+    settle()
+    window.shortcuts_box.grab().save(str(out / "screenshot-shortcuts.png"))
+    window.shortcuts_box.close()
 
 
 if __name__ == "__main__":

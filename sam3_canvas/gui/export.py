@@ -70,7 +70,9 @@ class ExportDialog(QDialog):
         #: the photo folder: the suggested destination is a new folder beside it, never it
         self.photos = photos
         self.setWindowTitle("Export dataset")
+        self.setMinimumWidth(600)  # room for the format's description, wrapped, not clipped
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.format = QComboBox(self)
         for fmt in formats.FORMATS.values():
             self.format.addItem(fmt.title, fmt.name)
@@ -78,6 +80,7 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format)
         self.keeps = QLabel(self)
         self.keeps.setWordWrap(True)
+        self.keeps.setMinimumHeight(self.keeps.fontMetrics().lineSpacing() * 4)
         form.addRow("Keeps", self.keeps)
         self.scope = QComboBox(self)
         self.scope.addItem("every annotated image in the folder", "folder")

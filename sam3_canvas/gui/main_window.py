@@ -764,13 +764,39 @@ class MainWindow(DatasetActions, QMainWindow):
         self.canvas.hover_enabled = bool(on)
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{what}</td></tr>"
-                       for keys, what in shortcut_rows(self))
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts",
-                          f"<table>{rows}</table>", QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.shortcuts_box = box
-        box.open()
+        """Help > Keyboard shortcuts: every key and mouse action, in a table that scrolls
+        (it fits a 768 px high screen)."""
+        from PySide6.QtWidgets import (
+            QDialog,
+            QDialogButtonBox,
+            QTableWidget,
+            QTableWidgetItem,
+            QVBoxLayout,
+        )
+        rows = shortcut_rows(self)
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        layout = QVBoxLayout(dialog)
+        table = QTableWidget(len(rows), 2, dialog)
+        table.setHorizontalHeaderLabels(["keys and mouse", "what it does"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setWordWrap(False)
+        for row, (keys, what) in enumerate(rows):
+            table.setItem(row, 0, QTableWidgetItem(keys))
+            table.setItem(row, 1, QTableWidgetItem(what))
+        table.resizeColumnToContents(0)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.resizeRowsToContents()
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+        buttons.rejected.connect(dialog.close)
+        layout.addWidget(buttons)
+        dialog.resize(720, 560)
+        self.shortcuts_box = dialog
+        self.shortcuts_table = table
+        dialog.open()
 
     def _restore_geometry(self) -> None:
         geometry = self.qsettings.value("window/geometry")

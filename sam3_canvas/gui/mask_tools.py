@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject
 from ..app import mask_edits
 from ..app.commands import Command, Compound, SetPrompt
 from ..editing.brush import Stroke
-from ..editing.polygon import Ring, apply_polygon, outline, reshape_ring
+from ..editing.polygon import OUTLINE_TOLERANCE, Ring, apply_polygon, outline, reshape_ring
 from ..engine.prompts import Prompt
 from .canvas import Tool
 
@@ -77,7 +77,11 @@ class MaskTools(QObject):
         if iid < 0 or not self.editor.doc.has(iid):
             self.canvas.outline.set_rings([])
             return
-        self.canvas.outline.set_rings(outline(self.editor.doc.get(iid).mask()))
+        # vertices about 2.5 screen pixels from the true edge at this zoom (at least 1 image
+        # pixel): few enough to grab; the pixels of rings left alone never change
+        scale = max(self.window.bridge.display_scale, 1e-3)
+        tolerance = max(OUTLINE_TOLERANCE, 2.5 / scale)
+        self.canvas.outline.set_rings(outline(self.editor.doc.get(iid).mask(), tolerance))
 
     def _push(self, command: Command | None) -> None:
         self.window.history.push(command)

@@ -157,5 +157,9 @@ def shortcut_rows(window: MainWindow) -> list[tuple[str, str]]:
             keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
                              for k in act.shortcuts())
             if keys:
-                rows.append((keys, act.text().replace("&", "").rstrip("…")))
+                text = act.text().replace("&", "").rstrip("…")
+                for fixed in ("Undo", "Redo"):  # their text names the step they would take
+                    if text.startswith(fixed):
+                        text = fixed
+                rows.append((keys, text))
     return rows + MOUSE_AND_KEYS

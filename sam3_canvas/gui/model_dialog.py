@@ -62,6 +62,7 @@ class ModelDialog(QDialog):
         self.chosen_dir: str | None = None
         self.downloaded: tuple[str, str] | None = None
         self._cancel = threading.Event()
+        self.setMinimumWidth(640)  # errors and the recommendation wrap, never clipped
         layout = QVBoxLayout(self)
         intro = reason or "No SAM3 model is installed yet."
         layout.addWidget(QLabel(
@@ -142,6 +143,11 @@ class ModelDialog(QDialog):
             self.bar.setValue(int(1000 * done / total))
             self.status.setText(f"{name}: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
 
+    def _show_status(self, text: str) -> None:
+        """A line (or an error of several) in full: the dialog grows to show it."""
+        self.status.setText(text)
+        self.adjustSize()
+
     def _finished(self, ok: bool, message: str) -> None:
         self.download.setEnabled(True)
         self.cancel.setEnabled(False)
@@ -150,7 +156,7 @@ class ModelDialog(QDialog):
             self.accept()
         else:
             self.bar.setVisible(False)
-            self.status.setText(message)
+            self._show_status(message)
 
     def _pick_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder with vision_encoder*.onnx")
