@@ -46,6 +46,7 @@ class DatasetActions:
             beside = check_destination(self, out)
             if beside is None:
                 return False
+        self.flush_saves()  # the export reads the files: every change must be in them
         run_export(self, self.project, self.editor, fmt, out, whole_folder, beside=beside,
                    **options)
         return True
@@ -76,8 +77,8 @@ class DatasetActions:
             if self.project is None:
                 return
             self.project.reload()
-            annotated = {p.name for p in self.project.images if self.project.has_annotations(p)}
-            self.files.show_files(self.project.images, annotated)
+            self.files.show_files(self.project.images, set())
+            self._read_annotated(self.project)
             self.files.set_current(self.index)
             # every history refers to documents read before the import: an undo there would
             # write an old document over the imported one
@@ -99,4 +100,5 @@ class DatasetActions:
                 self.tell("Imported, with problems",
                           message + "\n\n" + "\n".join(report.problems[:30]), warning=False)
 
+        self.flush_saves()  # a write still pending must not land after the import's
         run_import(self, self.project.folder, fmt, Path(source), done, mode)

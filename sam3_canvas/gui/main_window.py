@@ -621,6 +621,7 @@ class MainWindow(DatasetActions, QMainWindow):
         from ..app import label_ops
         if self.project is None:
             return
+        self.flush_saves()  # a pending autosave must not land after these writes
         if what == "rename":
             change = label_ops.rename_label(self.project, name, value)
         elif what == "recolour":
