@@ -167,8 +167,9 @@ def test_text_variants_in_the_app(variant, qtbot, make, tmp_path):
     QTest.keyClick(window.text.entry, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.text_controller.result is not None, timeout=30000)
     assert window.text.results.count() >= 2
-    window.text.accept_all.click()
-    assert {i.label for i in window.editor.doc.instances} == {"person", "car"}
+    window.text.accept_all.click()  # the accept runs on a task: wait for it
+    qtbot.waitUntil(lambda: {i.label for i in window.editor.doc.instances} == {"person", "car"},
+                    timeout=10000)
 
 
 def test_the_fp16_variant_in_the_app(qtbot, make, tmp_path, photo):
