@@ -4,6 +4,11 @@
 parameters, real operators, real 1008 input and 288 x 288 masks); ``export_tracker`` writes the
 two graphs with the published names, so the app runs them exactly as it runs the real files, and
 the parity tests compare the app's whole pipeline with transformers' own on the same weights.
+``build_full_tracker`` makes the same architecture at its real size (transformers' default
+``Sam3TrackerConfig()``, about 458 M parameters, random weights): the graphs then have the
+published files' operators, shapes and sizes, which is what speed, memory and quantisation
+measurements need (``bench/bench_variants.py``); export it with ``external_data=True`` so the
+weights go to an ``X.onnx_data`` sidecar as in the published repo.
 
 The decoder wrapper builds the prompt tokens itself instead of calling the model's forward,
 for two reasons. transformers refuses ``input_boxes`` of shape [b, 0, 4] next to points, but the
@@ -46,10 +51,23 @@ def tiny_tracker_config():
 
 def build_tiny_tracker(seed: int = 0):
     """``Sam3TrackerModel`` at a tiny size with deterministic random weights."""
+    return _build_tracker(tiny_tracker_config(), seed)
+
+
+def build_full_tracker(seed: int = 0):
+    """``Sam3TrackerModel`` at the published size (transformers' default ``Sam3TrackerConfig``:
+    ViT with 32 layers of width 1024, about 458 M parameters) with deterministic random weights.
+    Building it takes about 2 GB of memory; exporting it, several more."""
+    from transformers import Sam3TrackerConfig
+
+    return _build_tracker(Sam3TrackerConfig(), seed)
+
+
+def _build_tracker(config, seed: int):
     from transformers import Sam3TrackerModel
 
     torch.manual_seed(seed)
-    model = Sam3TrackerModel(tiny_tracker_config())
+    model = Sam3TrackerModel(config)
     # Random init leaves some small embeddings at zero; give every parameter some signal so
     # that prompts, IoU head and object score all vary (parity on zeros proves nothing).
     with torch.no_grad():
@@ -99,8 +117,13 @@ class DecoderWrapper(nn.Module):
         return ious, masks, object_logits
 
 
-def export_tracker(model, folder: str | Path, opset: int = 18) -> tuple[Path, Path]:
-    """Write ``vision_encoder.onnx`` and ``prompt_encoder_mask_decoder.onnx`` into ``folder``."""
+def export_tracker(model, folder: str | Path, opset: int = 18,
+                   external_data: bool = False) -> tuple[Path, Path]:
+    """Write ``vision_encoder.onnx`` and ``prompt_encoder_mask_decoder.onnx`` into ``folder``.
+
+    With ``external_data`` every graph keeps its weights in one sidecar, ``X.onnx_data``, as
+    the onnx-community repo publishes them (needed above protobuf's 2 GB; the app loads both
+    forms by path)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     encoder_path = folder / "vision_encoder.onnx"
@@ -139,15 +162,17 @@ def export_tracker(model, folder: str | Path, opset: int = 18) -> tuple[Path, Pa
     # The TorchScript exporter leaves even fixed dims symbolic; the published graphs declare
     # them (channels, mask size), and the app reads them from there.
     _declare_static_dims(encoder_path, {f"image_embeddings.{i}": tuple(e.shape[1:])
-                                        for i, e in enumerate(embeddings)})
+                                        for i, e in enumerate(embeddings)},
+                         external_data=external_data)
     _declare_static_dims(decoder_path, {"iou_scores": (masks.shape[2],),
                                         "pred_masks": tuple(masks.shape[2:]),
-                                        "object_score_logits": (1,)}, leading=2)
+                                        "object_score_logits": (1,)}, leading=2,
+                         external_data=external_data)
     return encoder_path, decoder_path
 
 
 def _declare_static_dims(path: Path, shapes: dict[str, tuple[int, ...]],
-                         leading: int = 1) -> None:
+                         leading: int = 1, external_data: bool = False) -> None:
     import onnx
 
     graph_model = onnx.load(str(path))
@@ -157,18 +182,27 @@ def _declare_static_dims(path: Path, shapes: dict[str, tuple[int, ...]],
             for dim, value in zip(dims[leading:], shapes[output.name]):
                 dim.Clear()
                 dim.dim_value = int(value)
-    onnx.save(graph_model, str(path))
+    if not external_data:
+        onnx.save(graph_model, str(path))
+        return
+    from .quantize import save_with_sidecar
+
+    save_with_sidecar(graph_model, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sam3_canvas.export.tracker_twin",
-        description="Export a tiny random-weight SAM3 tracker (the architecture twin) to ONNX.")
+        description="Export a random-weight SAM3 tracker (the architecture twin) to ONNX: tiny "
+                    "by default, or at the published size with --full.")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--full", action="store_true",
+                        help="the published size (about 458 M parameters, 1.8 GB of fp32 "
+                             "weights in .onnx_data sidecars; needs about 10 GB of memory)")
     args = parser.parse_args(argv)
-    model = build_tiny_tracker(args.seed)
-    enc, dec = export_tracker(model, args.folder)
+    model = build_full_tracker(args.seed) if args.full else build_tiny_tracker(args.seed)
+    enc, dec = export_tracker(model, args.folder, external_data=args.full)
     print(f"wrote {enc} and {dec}")
     return 0
 
