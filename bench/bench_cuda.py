@@ -27,7 +27,7 @@ out = {"ort": ort.__version__, "ort_file": ort.__file__, "available": available_
 image = (np.random.default_rng(0).random((3000, 4000, 3)) * 255).astype(np.uint8)
 packs = {} if os.environ.get("FULL") else {"fake": write_tracker_pack("/tmp/fake")}
 try:
-    from sam3_canvas.export.tracker_twin import build_tiny_tracker, export_tracker
+    from sam3_canvas.twins.tracker_twin import build_tiny_tracker, export_tracker
     if not os.environ.get("FULL"):
         export_tracker(build_tiny_tracker(0), "/tmp/twin")
         packs["tiny twin"] = "/tmp/twin"

@@ -49,7 +49,7 @@ def model_folders(work: Path) -> dict[str, Path]:
     from sam3_canvas.testing.fake_models import write_tracker_pack
     folders = {"contract fake": write_tracker_pack(work / "fake")}
     try:
-        from sam3_canvas.export.tracker_twin import build_tiny_tracker, export_tracker
+        from sam3_canvas.twins.tracker_twin import build_tiny_tracker, export_tracker
         export_tracker(build_tiny_tracker(0), work / "twin")
         folders["tiny twin (SAM3 ops)"] = work / "twin"
     except ImportError:

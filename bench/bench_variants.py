@@ -4,7 +4,7 @@ full-size twin, measured through the app's own path, on onnxruntime's CPU and Op
 The real SAM3 weights cannot be downloaded here, so the procedure builds the real architecture at
 its real size with random weights (``build_full_tracker``, about 458 M parameters), exports it,
 and makes every variant the way onnx-community makes the published ones (transformers.js's
-recipes, ``sam3_canvas.export.quantize``), named as published in one folder. Then, per provider
+recipes, ``sam3_canvas.twins.quantize``), named as published in one folder. Then, per provider
 and variant:
 
 * speed and memory: ``sam3-canvas segment --model-dir F --variant V --no-disk-cache --json``
@@ -216,14 +216,14 @@ def build(work: Path, variants: list[str], results: dict, tiny: bool = False) ->
     if not (export / "onnx" / "vision_encoder.onnx").is_file():
         log("exporting the full-size twin (about 3 minutes, 15 GB of memory)")
         size = [] if tiny else ["--full"]
-        out = run_timed([sys.executable, "-m", "sam3_canvas.export.tracker_twin", *size,
+        out = run_timed([sys.executable, "-m", "sam3_canvas.twins.tracker_twin", *size,
                          str(export / "onnx")], ROOT, env, work / "logs" / "export.log")
         if out["rc"]:
             raise SystemExit(f"export failed, see {work / 'logs' / 'export.log'}")
         steps["export"] = {"wall_s": round(out["wall_s"]), "rss_gb": out["rss_kb"] / 1e6}
     if not (graph_root(model) / "vision_encoder.onnx").is_file():
         log("onnxslim over the fp32 export")
-        out = run_timed([sys.executable, "-m", "sam3_canvas.export.quantize", str(model),
+        out = run_timed([sys.executable, "-m", "sam3_canvas.twins.quantize", str(model),
                          "--slim-from", str(export), "--modes"], ROOT, env,
                         work / "logs" / "slim.log")
         if out["rc"]:
@@ -236,7 +236,7 @@ def build(work: Path, variants: list[str], results: dict, tiny: bool = False) ->
         if not missing:
             continue
         log(f"making {variant} ({', '.join(missing)})")
-        out = run_timed([sys.executable, "-m", "sam3_canvas.export.quantize", str(model),
+        out = run_timed([sys.executable, "-m", "sam3_canvas.twins.quantize", str(model),
                          "--modes", variant, "--stems", *missing], ROOT, env,
                         work / "logs" / f"quantize_{variant}.log")
         if out["rc"]:

@@ -64,7 +64,7 @@ def text_layout(image_inputs, image_outputs, lang_inputs, lang_outputs, dec_inpu
             f"{names[1]} takes input_ids and attention_mask (the contract of the published "
             "LiteText text-encoder ONNX), not SAM3's 'tokens': sam3-canvas does not run that "
             "contract. Make a LiteText pack that it runs with `python -m "
-            "sam3_canvas.export.text_twin --from-pretrained vil-uob/sam3-litetext-s0 DIR` "
+            "sam3_canvas.twins.text_twin --from-pretrained vil-uob/sam3-litetext-s0 DIR` "
             "(needs the export extra and internet), or use a SAM3 text pack's "
             "sam3_language_encoder.onnx")
     if "tokens" not in lang_in:

@@ -3,6 +3,7 @@
 It turns mouse input into signals, by tool:
 
 * prompt: click = a point on the object, shift-click = a background point, drag = a box;
+  the box's edges and corners resize it, its centre handle moves it (``boxAdjusted``);
   Ctrl+click / Alt+click = add / take away a candidate from the selected instance; the cursor
   resting still asks for a hover preview (``rested``);
 * brush and eraser: press, drag, release = one stroke (``strokePoint``, ``strokeEnded``);
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
+from ..editing import box_handles
 from ..editing.brush import MAX_RADIUS, MIN_RADIUS
 from ..editing.polygon import delete_vertex, insert_vertex
 from ..engine.prompts import FOREGROUND, Prompt
@@ -100,6 +102,7 @@ class OverlayItem(QGraphicsItem):
 class CanvasView(QGraphicsView):
     clicked = Signal(float, float, bool)  # x, y in image pixels, background?
     boxDrawn = Signal(float, float, float, float, bool)  # x1, y1, x2, y2, shift held
+    boxAdjusted = Signal(float, float, float, float)  # the prompt box moved or resized
     zoomChanged = Signal(float)
     modifierClicked = Signal(float, float, bool)  # x, y; True: Alt (take away), False: Ctrl
     rested = Signal(float, float)  # the cursor rests here (prompt tool, no button held)
@@ -144,6 +147,9 @@ class CanvasView(QGraphicsView):
             self.scene().addItem(item)
         self._stroking = False
         self._vertex: tuple[int, int] | None = None  # (ring, vertex) being dragged
+        self.prompt_box: box_handles.Box | None = None
+        self._box_edit = None  # (handle, press point, box at the press) while dragging one
+        self._handle_cursor = False
         self._rest = QTimer(self)
         self._rest.setSingleShot(True)
         self._rest.setInterval(REST_MS)
@@ -246,6 +252,7 @@ class CanvasView(QGraphicsView):
             dot.setZValue(50)
             self.scene().addItem(dot)
             self.markers.append(dot)
+        self.prompt_box = None if prompt.box is None else tuple(map(float, prompt.box))
         if prompt.box is not None:
             x1, y1, x2, y2 = prompt.box
             rect = QGraphicsRectItem(x1, y1, x2 - x1, y2 - y1)
@@ -253,6 +260,15 @@ class CanvasView(QGraphicsView):
             rect.setZValue(45)
             self.scene().addItem(rect)
             self.markers.append(rect)
+            # the centre handle: drag it to move the box (edges and corners resize it)
+            half = HANDLE_PX / 2 / max(self.transform().m11(), 1e-6)
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            centre = QGraphicsRectItem(cx - half, cy - half, 2 * half, 2 * half)
+            centre.setBrush(QBrush(QColor(255, 210, 0)))
+            centre.setPen(QPen(QColor(40, 40, 44), 0))
+            centre.setZValue(46)
+            self.scene().addItem(centre)
+            self.markers.append(centre)
 
     # -- zoom ------------------------------------------------------------------------
     def fit(self) -> None:
@@ -369,9 +385,24 @@ class CanvasView(QGraphicsView):
             self._select_press(event, x, y)
             return
         if event.button() == Qt.MouseButton.LeftButton:
+            handle = self._box_handle(event, x, y)  # a drag there edits the box; a click, a click
+            self._box_edit = None if handle is None else (handle, (x, y), self.prompt_box)
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self._press = (event.position(), self.mapToScene(event.position().toPoint()), shift)
             self._dragging = False
+
+    def _box_handle(self, event, x: float, y: float) -> box_handles.Handle | None:
+        """The prompt box's handle under an unmodified press or hover in the prompt tool."""
+        if self.tool != "prompt" or self.prompt_box is None or event.modifiers() & (
+                Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier
+                | Qt.KeyboardModifier.AltModifier):
+            return None
+        return box_handles.handle_at(self.prompt_box, x, y, self._reach())
+
+    def _edited_box(self, edit, x: float, y: float) -> box_handles.Box:
+        handle, (px, py), box = edit
+        width, height = self.image_size()
+        return box_handles.drag(box, handle, x - px, y - py, width, height)
 
     def mouseDoubleClickEvent(self, event) -> None:
         if self.tool == "polygon" and event.button() == Qt.MouseButton.LeftButton:
@@ -427,6 +458,7 @@ class CanvasView(QGraphicsView):
                 self.outline.changed()
             return
         if self._press is None:
+            self._box_cursor(event, x, y)
             if self.hover_enabled and not event.buttons():
                 self._rest_at = self.mapToScene(event.position().toPoint())
                 self._rest.start()
@@ -434,7 +466,11 @@ class CanvasView(QGraphicsView):
         start_view, start_scene, _ = self._press
         if (event.position() - start_view).manhattanLength() > DRAG_THRESHOLD:
             self._dragging = True
-        if self._dragging:
+        if self._dragging and self._box_edit is not None:
+            x1, y1, x2, y2 = self._edited_box(self._box_edit, x, y)
+            self.rubber.setRect(QRectF(x1, y1, x2 - x1, y2 - y1))
+            self.rubber.show()
+        elif self._dragging:
             end = self.mapToScene(event.position().toPoint())
             self.rubber.setRect(QRectF(start_scene, end).normalized())
             self.rubber.show()
@@ -458,6 +494,12 @@ class CanvasView(QGraphicsView):
         self._press = None
         self.rubber.hide()
         width, height = self.image_size()
+        box_edit, self._box_edit = self._box_edit, None
+        if self._dragging and box_edit is not None:
+            box = self._edited_box(box_edit, *self._image_point(event))
+            if box_handles.usable(box) and box != box_edit[2]:
+                self.boxAdjusted.emit(*box)
+            return
         if self._dragging and self.tool == "prompt":
             end = self.mapToScene(event.position().toPoint())
             x1, x2 = sorted((round(_clamp(start_scene.x(), width)),
@@ -481,6 +523,28 @@ class CanvasView(QGraphicsView):
             self.modifierClicked.emit(float(x), float(y), False)
         else:
             self.clicked.emit(float(x), float(y), shift)
+
+
+    def _box_cursor(self, event, x: float, y: float) -> None:
+        """Over a handle of the prompt box, the cursor says what a drag there does."""
+        handle = self._box_handle(event, x, y) if not self._space else None
+        if handle is None:
+            if self._handle_cursor:
+                self.viewport().unsetCursor()
+                self._handle_cursor = False
+            return
+        if handle == box_handles.MOVE:
+            shape = Qt.CursorShape.SizeAllCursor
+        elif handle in (frozenset({"left", "top"}), frozenset({"right", "bottom"})):
+            shape = Qt.CursorShape.SizeFDiagCursor
+        elif len(handle) == 2:
+            shape = Qt.CursorShape.SizeBDiagCursor
+        elif handle & {"left", "right"}:
+            shape = Qt.CursorShape.SizeHorCursor
+        else:
+            shape = Qt.CursorShape.SizeVerCursor
+        self.viewport().setCursor(shape)
+        self._handle_cursor = True
 
 
 def _clamp(value: float, size: int) -> float:

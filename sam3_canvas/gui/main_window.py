@@ -120,6 +120,7 @@ class MainWindow(DatasetActions, QMainWindow):
         self.canvas.zoomChanged.connect(self._zoomed)
         self.canvas.clicked.connect(self._clicked)
         self.canvas.boxDrawn.connect(self._box)
+        self.canvas.boxAdjusted.connect(self._box_adjusted)
         self.canvas.rested.connect(self._rested)
         self.candidates.chosen.connect(lambda i: self.editor and self.editor.select_candidate(i))
         self.labels.labelChosen.connect(self._label_chosen)
@@ -403,6 +404,11 @@ class MainWindow(DatasetActions, QMainWindow):
         if self.text.exemplars.isChecked():
             self.text_controller.add_exemplar((x1, y1, x2, y2), negative=shift)
         elif self.editor is not None and self.editor.doc is not None:
+            self.history.push(self.editor.cmd_set_box(x1, y1, x2, y2))
+
+    def _box_adjusted(self, x1, y1, x2, y2) -> None:
+        """The prompt box moved or resized by its handles: the decoder runs on the new one."""
+        if self.editor is not None and self.editor.doc is not None:
             self.history.push(self.editor.cmd_set_box(x1, y1, x2, y2))
 
     def clear_prompt(self) -> None:

@@ -21,6 +21,7 @@ TOOLS = [("prompt", "Click prompts (SAM)", "C"), ("brush", "Brush", "B"),
 MOUSE_AND_KEYS = [
     ("Click / Shift+click", "a point on the object / on the background (C tool)"),
     ("Drag", "a box around the object (C tool)"),
+    ("Drag a box's edge or corner / its centre square", "resize / move the box"),
     ("Click with an instance selected", "refine that instance with one more point"),
     ("Ctrl+click / Alt+click", "add / take away the clicked object from the selected instance"),
     ("1, 2, 3", "choose the candidate by rank"),

@@ -134,7 +134,7 @@ def test_models_list_and_path(tmp_path):
     for name in ("sam3-tracker", "sam3-text", "sam3-text-int8", "sam3-text-a2",
                  "sam3-litetext"):
         assert name in result.stdout
-    assert "export.text_twin --from-pretrained" in result.stdout
+    assert "twins.text_twin --from-pretrained" in result.stdout
     made = cli("models", "--models-dir", tmp_path, "download", "sam3-litetext")
     assert made.returncode == 2 and "no ONNX with SAM3's contract is published" in made.stderr
     for variant in ("fp32", "fp16", "q4", "q4f16", "int8 (default)", "quantized"):

@@ -83,7 +83,7 @@ def test_the_litetext_hf_contract_is_refused_with_what_to_do(tmp_path, capsys):
         TextSegmenter(pack)
     code, _, err = run(capsys, "detect", fixture_path(STREET), "--classes", "person",
                        "--model-dir", pack, "--no-disk-cache")
-    assert code == 2 and "sam3_canvas.export.text_twin --from-pretrained" in err
+    assert code == 2 and "sam3_canvas.twins.text_twin --from-pretrained" in err
     assert len(err.strip().splitlines()) == 1
 
 

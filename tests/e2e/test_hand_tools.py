@@ -417,3 +417,30 @@ def test_labels_are_counted_renamed_recoloured_and_deleted(qtbot, window):
     assert window.project.labels.names == ["other"]
     _key(window, Qt.Key.Key_Z, CTRL)  # the histories went with the change: nothing to undo
     assert len(_saved(window).instances) == 2
+
+
+def test_the_prompt_box_is_resized_by_a_corner_and_moved_by_its_centre(qtbot, window):
+    from tests.gui_helpers import drag_image
+
+    def box_is(expected):
+        box = window.editor.prompt.box
+        return box is not None and all(abs(a - b) <= 2 for a, b in zip(box, expected))
+
+    def decoded(expected):
+        prediction = window.editor.prediction
+        return prediction is not None and prediction.prompt.box is not None and all(
+            abs(a - b) <= 2 for a, b in zip(prediction.prompt.box, expected))
+
+    drag_image(window, (40, 40), (200, 200))
+    qtbot.waitUntil(lambda: decoded((40, 40, 200, 200)), timeout=10000)
+    assert len(window.canvas.markers) == 2  # the box and its centre handle
+    drag_image(window, (200, 200), (260, 230))  # the bottom-right corner
+    qtbot.waitUntil(lambda: decoded((40, 40, 260, 230)), timeout=10000)
+    drag_image(window, (150, 135), (180, 155))  # the centre handle: moved, same size
+    qtbot.waitUntil(lambda: decoded((70, 60, 290, 250)), timeout=10000)
+    click_image(window, 289, 150)  # on the right edge without dragging: still a click
+    qtbot.waitUntil(lambda: window.editor.prompt.points == ((289.0, 150.0),), timeout=10000)
+    assert box_is((70, 60, 290, 250))
+    for expected in ((70, 60, 290, 250), (40, 40, 260, 230), (40, 40, 200, 200)):
+        _key(window, Qt.Key.Key_Z, CTRL)  # each edit is one undo step
+        assert box_is(expected), (window.editor.prompt.box, expected)

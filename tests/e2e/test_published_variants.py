@@ -1,7 +1,7 @@
 """Every published tracker variant, made the way onnx-community makes it, runs in the app.
 
 The tiny tracker twin is exported with its weights in ``X.onnx_data`` sidecars (as the repo
-publishes every file) and quantised with transformers.js's recipes (``export.quantize``); each
+publishes every file) and quantised with transformers.js's recipes (``twins.quantize``); each
 variant then goes through ``segment`` as a user runs it and through the engine, where its masks
 are compared with fp32's. bench/bench_variants.py does the same at full size for docs/variants.md.
 """
@@ -31,8 +31,8 @@ PROMPT = Prompt.click(240, 200)
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory):
-    from sam3_canvas.export.quantize import make_variants
-    from sam3_canvas.export.tracker_twin import build_tiny_tracker, export_tracker
+    from sam3_canvas.twins.quantize import make_variants
+    from sam3_canvas.twins.tracker_twin import build_tiny_tracker, export_tracker
 
     folder = tmp_path_factory.mktemp("published") / "sam3-tracker"
     export_tracker(build_tiny_tracker(seed=0), folder / "onnx", external_data=True)

@@ -23,15 +23,15 @@ pytestmark = pytest.mark.twin
 
 @pytest.fixture(scope="module", params=["sam3", "litetext"])
 def twin(request, tmp_path_factory):
-    from sam3_canvas.export.text_twin import build_tiny_litetext, build_tiny_sam3, export_text_pack
+    from sam3_canvas.twins.text_twin import build_tiny_litetext, build_tiny_sam3, export_text_pack
     model = (build_tiny_sam3 if request.param == "sam3" else build_tiny_litetext)(seed=0)
     return model, export_text_pack(model, tmp_path_factory.mktemp(f"twin_{request.param}"))
 
 
 def test_litetext_language_encoder_is_a_drop_in(tmp_path):
     """LiteText's small text encoder in place of SAM3's, in a layout-A pack: same contract."""
-    from sam3_canvas.export.text_twin import build_tiny_litetext, export_text_pack
     from sam3_canvas.testing.fake_text_models import write_text_pack
+    from sam3_canvas.twins.text_twin import build_tiny_litetext, export_text_pack
     lite = export_text_pack(build_tiny_litetext(seed=1), tmp_path / "lite")
     pack = write_text_pack(tmp_path / "pack", "A")
     import onnxruntime as ort

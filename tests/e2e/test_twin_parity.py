@@ -24,7 +24,7 @@ pytestmark = pytest.mark.twin
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory):
-    from sam3_canvas.export.tracker_twin import build_tiny_tracker, export_tracker
+    from sam3_canvas.twins.tracker_twin import build_tiny_tracker, export_tracker
     model = build_tiny_tracker(seed=0)
     folder = tmp_path_factory.mktemp("tracker_twin")
     export_tracker(model, folder)

@@ -192,7 +192,7 @@ def _declare_static_dims(path: Path, shapes: dict[str, tuple[int, ...]],
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sam3_canvas.export.tracker_twin",
+        prog="python -m sam3_canvas.twins.tracker_twin",
         description="Export a random-weight SAM3 tracker (the architecture twin) to ONNX: tiny "
                     "by default, or at the published size with --full.")
     parser.add_argument("folder", type=Path)

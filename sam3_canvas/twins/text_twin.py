@@ -182,7 +182,7 @@ def export_text_pack(model, folder: str | Path, opset: int = 18) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sam3_canvas.export.text_twin",
+    parser = argparse.ArgumentParser(prog="python -m sam3_canvas.twins.text_twin",
                                      description="Export a tiny random-weight SAM3 text pack.")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--seed", type=int, default=0)

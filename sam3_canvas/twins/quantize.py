@@ -33,7 +33,7 @@ Every file is written with its weights in one ``X.onnx_data`` sidecar, as the re
 them. Needs ``onnx-ir`` (onnxruntime's 4-bit quantiser imports it) and ``onnxslim`` (for the
 fp32 slimming and fp16; skipped with a note when missing).
 
-    python -m sam3_canvas.export.quantize FOLDER --slim-from EXPORT_FOLDER --modes int8 q4 fp16
+    python -m sam3_canvas.twins.quantize FOLDER --slim-from EXPORT_FOLDER --modes int8 q4 fp16
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ def make_variants(folder: str | Path, modes=MODES, overwrite: bool = False,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sam3_canvas.export.quantize",
+        prog="python -m sam3_canvas.twins.quantize",
         description="Make onnx-community's variants (fp16, int8, q4 ...) of an fp32 SAM3 tracker "
                     "export with transformers.js's recipes, named as published.")
     parser.add_argument("folder", type=Path, help="folder with the fp32 graphs (or its onnx/)")
