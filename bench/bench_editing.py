@@ -230,15 +230,20 @@ def main() -> int:
     window.bridge.predictionReady.connect(
         lambda request, path, prediction, overlay: request == window.tools.hover_request and
         decode_ms.append(prediction.timings["decode"]))
-    candidate = window.canvas.candidate
-    original_paint = type(candidate).paint
+    arrived: list[int] = []
+    window.bridge.predictionReady.connect(lambda request, *rest: arrived.append(request))
+    # The preview reaches the canvas through set_candidate; painting it at once (repaint()
+    # paints synchronously, as in the brush part) gives the moment it is on screen. Patching
+    # the item's paint() does not work: PySide caches an item's Python overrides.
+    set_candidate = window.canvas.set_candidate
 
-    def timed_paint(item, painter, option, widget=None):
-        original_paint(item, painter, option, widget)
-        if item is candidate and item.overlay is not None:
+    def painted_candidate(overlay):
+        set_candidate(overlay)
+        if overlay is not None:
+            viewport.repaint()
             painted.append(time.perf_counter())
 
-    type(candidate).paint = timed_paint
+    window.canvas.set_candidate = painted_candidate
     hovers = []
     for k in range(8):
         x, y = 800 + 300 * k, 1500
@@ -249,11 +254,18 @@ def main() -> int:
         QApplication.sendEvent(viewport, QMouseEvent(
             QMouseEvent.Type.MouseMove, p, viewport.mapToGlobal(p), Qt.MouseButton.NoButton,
             Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
-        spin(lambda b=before: window.tools.hover_request != b and bool(painted) and
-             bool(rests))
+        try:
+            spin(lambda b=before: window.tools.hover_request != b and bool(painted) and
+                 bool(rests), timeout=30)
+        except TimeoutError:
+            raise SystemExit(f"hover {k}: rested {len(rests)}, request {before} -> "
+                             f"{window.tools.hover_request}, painted {len(painted)}, prompt "
+                             f"{window.editor.prompt}, selected {window.selected_instance}, "
+                             f"tool {window.canvas.tool}, predictions arrived {arrived}, candidate "
+                             f"{window.canvas.candidate.overlay}") from None
         hovers.append((painted[0] - rests[0]) * 1000)
         settle(0.05)
-    type(candidate).paint = original_paint
+    window.canvas.set_candidate = set_candidate
     results["hover_rest_to_painted_median_ms"] = statistics.median(hovers)
     results["hover_decode_median_ms"] = statistics.median(decode_ms)
     results["hover_overhead_median_ms"] = statistics.median(
