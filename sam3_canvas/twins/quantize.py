@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,7 @@ FP16_OP_BLOCK_LIST = (
 #: ops that make transformers.js's "q8" pick QUInt8 weights (onnxruntime-web lacks int8 Conv)
 QUINT8_OPS = ("Conv", "GroupQueryAttention", "MultiHeadAttention")
 PROTOBUF_LIMIT = 2**31 - 1
+log = logging.getLogger(__name__)
 
 
 def variant_path(fp32_path: str | Path, mode: str) -> Path:
@@ -161,7 +163,7 @@ def convert_fp16(graph_model, slim: bool = True):
         try:
             import onnxslim
         except ImportError:
-            print("  (onnxslim not installed: fp16 graph left unslimmed)", file=sys.stderr)
+            log.warning("onnxslim is not installed: the fp16 graph is left unslimmed")
         else:
             converted = onnxslim.slim(converted)
     return converted
@@ -234,8 +236,7 @@ def make_variants(folder: str | Path, modes=MODES, overwrite: bool = False,
                 continue
             start = time.perf_counter()
             slim_graph(raw_root / f"{stem}.onnx", target)
-            print(f"wrote {target.name} (slimmed) in {time.perf_counter() - start:.0f} s",
-                  flush=True)
+            log.info("wrote %s (slimmed) in %.0f s", target.name, time.perf_counter() - start)
             written.append(target)
     root = _graph_root(folder)
     for stem in stems:
@@ -248,7 +249,7 @@ def make_variants(folder: str | Path, modes=MODES, overwrite: bool = False,
                 continue
             start = time.perf_counter()
             make_variant(source, mode, target)
-            print(f"wrote {target.name} in {time.perf_counter() - start:.0f} s", flush=True)
+            log.info("wrote %s in %.0f s", target.name, time.perf_counter() - start)
             written.append(target)
     return written
 
@@ -267,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stems", nargs="+", default=list(STEMS), choices=list(STEMS))
     parser.add_argument("--overwrite", action="store_true", help="remake existing variants")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     make_variants(args.folder, args.modes, args.overwrite, args.stems, args.slim_from)
     return 0
 
