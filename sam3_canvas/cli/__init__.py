@@ -13,10 +13,10 @@ import logging
 import sys
 
 from ..engine.errors import Sam3CanvasError
-from . import dataset_cmd, detect_cmd, models_cmd, segment_cmd
+from . import dataset_cmd, detect_cmd, doctor_cmd, models_cmd, segment_cmd
 
 SUBCOMMANDS = {"segment": segment_cmd, "detect": detect_cmd, "models": models_cmd,
-               "export": dataset_cmd, "import": dataset_cmd}
+               "export": dataset_cmd, "import": dataset_cmd, "doctor": doctor_cmd}
 EXIT_USER_ERROR = 2
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect_cmd.add_parser(sub, common)
     models_cmd.add_parser(sub, common)
     dataset_cmd.add_parsers(sub, common)
+    doctor_cmd.add_parser(sub, common)
     return parser
 
 

@@ -16,13 +16,13 @@ from tests.conftest import ROOT, fixture_path
 SAMPLE = ROOT / "resources" / "samples" / "cat.jpg"
 
 
-def cli(*args, cwd=None):
+def cli(*args, cwd=None, env=None):
     import os
     import tempfile
     cache = os.path.join(tempfile.gettempdir(), "sam3-canvas-test-cache")  # never the checkout
     result = subprocess.run([sys.executable, "-m", "sam3_canvas", *map(str, args)],
                             capture_output=True, text=True, cwd=cwd, timeout=300,
-                            env={**os.environ, "SAM3_CANVAS_CACHE": cache})
+                            env={**os.environ, "SAM3_CANVAS_CACHE": cache, **(env or {})})
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
