@@ -57,7 +57,8 @@ class MainWindow(DatasetActions, QMainWindow):
         self.messages: list[tuple[str, str]] = []  # what tell() said, in order
         self._boxes: dict[str, QMessageBox] = {}  # open message boxes by title
         self.store = store or ModelStore()
-        self.bridge = WorkerBridge()
+        # a child: it dies with the window, so nothing it still holds reaches deleted widgets
+        self.bridge = WorkerBridge(self)
         self.worker = InferenceWorker(self.bridge, prefetch_depth=self.settings.prefetch)
         self.segmenter = None
         self.project: Project | None = None
@@ -116,7 +117,7 @@ class MainWindow(DatasetActions, QMainWindow):
         b.thumbnailsReady.connect(self._thumbnails_ready)
         b.predictionFailed.connect(self._prediction_failed)
         b.encodeFailed.connect(self._encode_failed)
-        b.stateChanged.connect(lambda path, state, why: self._state_changed(path, state, why))
+        b.stateChanged.connect(self._state_changed)
         self.canvas.zoomChanged.connect(self._zoomed)
         self.canvas.clicked.connect(self._clicked)
         self.canvas.boxDrawn.connect(self._box)

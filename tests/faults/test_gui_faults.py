@@ -482,3 +482,29 @@ def test_file_import_asks_what_to_do_with_an_earlier_import(qtbot, make, photos,
         assert len(window.editor.doc.instances) == expected, mode
         if run == 1:  # the rerun skipped what the first import brought in, and said so
             assert "1 were imported before" in window.statusBar().currentMessage()
+
+
+def test_worker_news_after_the_window_is_gone_reaches_no_deleted_widget(qtbot, tmp_path,
+                                                                        monkeypatch, photos):
+    """A worker thread may still report (an image's state) after its window was closed and
+    deleted; that news must go nowhere. It once reached the deleted file list from a bridge
+    that outlived the window and failed the next test in CI."""
+    from sam3_canvas.app.settings import Settings
+    from sam3_canvas.gui.main_window import MainWindow
+    from sam3_canvas.models.store import ModelStore
+
+    monkeypatch.setenv("SAM3_CANVAS_CACHE", str(tmp_path / "cache"))
+    window = MainWindow(Settings(model_dir="", disk_cache=False),
+                        QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                        ModelStore(tmp_path / "models"))
+    window.show()
+    window.open_path(photos)
+    qtbot.waitUntil(lambda: window.photo is not None, timeout=10000)
+    bridge, worker = window.bridge, window.worker
+    window.close()
+    worker.stop(timeout=5)
+    window.tasks.stop_all(timeout=5)
+    window.deleteLater()
+    qtbot.wait(50)  # the window and every child are deleted now
+    bridge.image_state(photos / "a.jpg", "ready", "")  # as a worker still running would
+    qtbot.wait(100)  # pytest-qt fails the test on an exception raised in the event loop
