@@ -13,10 +13,11 @@ import logging
 import sys
 
 from ..engine.errors import Sam3CanvasError
-from . import dataset_cmd, detect_cmd, doctor_cmd, models_cmd, segment_cmd
+from . import dataset_cmd, detect_cmd, doctor_cmd, models_cmd, segment_cmd, track_cmd
 
 SUBCOMMANDS = {"segment": segment_cmd, "detect": detect_cmd, "models": models_cmd,
-               "export": dataset_cmd, "import": dataset_cmd, "doctor": doctor_cmd}
+               "export": dataset_cmd, "import": dataset_cmd, "doctor": doctor_cmd,
+               "track": track_cmd}
 EXIT_USER_ERROR = 2
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect_cmd.add_parser(sub, common)
     models_cmd.add_parser(sub, common)
     dataset_cmd.add_parsers(sub, common)
+    track_cmd.add_parser(sub, common)
     doctor_cmd.add_parser(sub, common)
     return parser
 

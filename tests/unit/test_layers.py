@@ -13,7 +13,7 @@ LAYERS = {
     "fsutil": 0, "logs": 0, "resources": 0,
     "engine": 1,
     "document": 2,
-    "annotations": 3, "models": 3, "testing": 3, "editing": 3,
+    "annotations": 3, "models": 3, "testing": 3, "editing": 3, "video": 3,
     "twins": 4,
     "app": 5,
     "gui": 6,

@@ -1,0 +1,98 @@
+"""``sam3-canvas track``: follow one object through a clip from a click or a box on one frame.
+
+Writes ``DIR/<frame, 6 digits>.png`` (0/255, the clip's size) for every frame of the track and,
+with ``--json``, per frame the predicted IoU, the presence and where (and why) it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..annotations.mask_png import save_mask_png
+from ..engine.errors import PromptError
+from ..engine.prompts import BACKGROUND, FOREGROUND, Prompt
+from .common import (
+    add_model_options,
+    json_safe,
+    open_segmenter_from_args,
+    parse_box,
+    parse_pair,
+    warn_about_model,
+)
+
+
+def add_parser(sub, common) -> None:
+    p = sub.add_parser("track", parents=[common], help="follow an object through a video",
+                       description="Prompt one frame of a clip (a video file or a folder of "
+                                   "numbered frames) and follow the object frame by frame; "
+                                   "it stops by itself where the object is lost.")
+    p.add_argument("--video", required=True, type=Path, metavar="CLIP",
+                   help="mp4, mov, avi, mkv, webm ..., or a folder of numbered images")
+    p.add_argument("--frame", type=int, default=0, metavar="N", help="the prompted frame (0)")
+    p.add_argument("--point", action="append", type=parse_pair, default=[], metavar="X,Y")
+    p.add_argument("--bg-point", action="append", type=parse_pair, default=[], metavar="X,Y")
+    p.add_argument("--box", type=parse_box, metavar="X1,Y1,X2,Y2")
+    p.add_argument("--direction", choices=("forward", "backward", "both"), default="forward")
+    p.add_argument("--max-frames", type=int, metavar="K",
+                   help="at most K frames past the prompted one in each direction")
+    p.add_argument("--min-iou", type=float, default=0.5,
+                   help="stop where the predicted IoU falls below this (0.5)")
+    p.add_argument("--min-presence", type=float, default=0.5,
+                   help="stop where the object-presence probability falls below this (0.5)")
+    p.add_argument("--output", "-o", type=Path, required=True, metavar="DIR")
+    p.add_argument("--json", action="store_true", help="print per-frame results as JSON")
+    add_model_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..video.follow import StopRules, follow
+    from ..video.frames import open_frames
+
+    points = tuple(args.point) + tuple(args.bg_point)
+    labels = (FOREGROUND,) * len(args.point) + (BACKGROUND,) * len(args.bg_point)
+    prompt = Prompt(points=points, labels=labels, box=args.box)
+    if not args.point and args.box is None:
+        raise PromptError("give the object with --point or --box (a --bg-point alone "
+                          "selects nothing)")
+    if args.max_frames is not None and args.max_frames < 0:
+        raise PromptError("--max-frames must be 0 or more")
+    frames = open_frames(args.video)
+    if not 0 <= args.frame < len(frames):
+        raise PromptError(f"--frame {args.frame}: the clip has frames 0 to {len(frames) - 1}")
+    segmenter = open_segmenter_from_args(args)
+    warn_about_model(segmenter.model.fallback_reason)
+    args.output.mkdir(parents=True, exist_ok=True)
+    from tqdm import tqdm
+
+    results = []
+    rules = StopRules(min_iou=args.min_iou, min_presence=args.min_presence)
+    with tqdm(unit="frame", file=sys.stderr, disable=None) as progress:
+        for result in follow(segmenter, frames, args.frame, prompt, args.direction,
+                             args.max_frames, rules):
+            entry = result.to_dict()
+            if result.mask is not None:
+                path = args.output / f"{result.frame:06d}.png"
+                save_mask_png(path, result.mask)
+                entry["mask"] = str(path)
+            else:
+                entry["mask"] = None
+            results.append(entry)
+            progress.update(1)
+    frames.close()
+    kept = [r for r in results if r["mask"]]
+    stops = [r for r in results if r["stopped"]]
+    if args.json:
+        json.dump(json_safe({"video": str(args.video), "frames": len(frames),
+                             "fps": frames.fps, "prompted_frame": args.frame,
+                             "results": results}), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(f"{args.video}: tracked {len(kept)} frames "
+              f"({min(r['frame'] for r in kept)} to {max(r['frame'] for r in kept)}) into "
+              f"{args.output}")
+        for stop in stops:
+            print(f"  stopped at frame {stop['frame']}: {stop['stopped']}")
+    return 0

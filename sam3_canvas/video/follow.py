@@ -1,0 +1,129 @@
+"""Follow an object through a clip by prompting each frame from the previous frame's mask.
+
+This is the re-prompting path (no memory graphs): the next frame gets the previous mask's box,
+widened for motion, and the interior point farthest from its edge (where a click is surest to
+land on the object even if it moved a little). It stops by itself at the first frame where
+the object seems lost, and says why:
+
+* the object-presence probability falls below ``min_presence``;
+* the predicted IoU of the best candidate falls below ``min_iou``;
+* the mask is empty, or its area changed by more than ``max_area_change`` times in one frame
+  (the prompt landed on something else: the background, an occluder).
+
+The frame where it stopped is reported without a mask; the frames before it are the track.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..engine.prompts import Prompt
+from .frames import FrameSource
+
+Direction = Literal["forward", "backward", "both"]
+BOX_MARGIN = 0.1  # the previous box widened by this fraction of its size on each side
+
+
+@dataclass
+class FrameResult:
+    frame: int
+    mask: np.ndarray | None  # bool (H, W); None on the frame where tracking stopped
+    iou: float
+    presence: float
+    prompt: Prompt
+    stopped: str | None = None  # why tracking stopped here
+
+    def to_dict(self) -> dict:
+        return {"frame": self.frame, "iou": round(self.iou, 6),
+                "presence": round(self.presence, 6), "stopped": self.stopped,
+                "area": None if self.mask is None else int(self.mask.sum())}
+
+
+@dataclass(frozen=True)
+class StopRules:
+    min_iou: float = 0.5
+    min_presence: float = 0.5
+    max_area_change: float = 3.0
+
+    def why(self, iou: float, presence: float, area: int, previous_area: int | None) -> str | None:
+        if presence < self.min_presence:
+            return f"the object is gone (presence {presence:.2f} < {self.min_presence:g})"
+        if iou < self.min_iou:
+            return f"the mask is uncertain (predicted IoU {iou:.2f} < {self.min_iou:g})"
+        if area == 0:
+            return "the mask is empty"
+        if previous_area and max(area / previous_area, previous_area / area) > \
+                self.max_area_change:
+            return (f"the mask's area jumped from {previous_area} to {area} pixels (more than "
+                    f"{self.max_area_change:g} times)")
+        return None
+
+
+def prompt_from_mask(mask: np.ndarray, margin: float = BOX_MARGIN) -> Prompt | None:
+    """The box around ``mask`` widened by ``margin`` and its innermost point; None if empty."""
+    import cv2
+
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    height, width = mask.shape
+    x1, x2, y1, y2 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    box = (float(max(0, x1 - dx)), float(max(0, y1 - dy)), float(min(width, x2 + dx)),
+           float(min(height, y2 + dy)))
+    inside = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
+    return Prompt(points=((float(x), float(y)),), labels=(1,), box=box)
+
+
+def _order(start: int, count: int, direction: Direction, max_frames: int | None):
+    forward = list(range(start + 1, count))
+    backward = list(range(start - 1, -1, -1))
+    if max_frames is not None:
+        forward, backward = forward[:max_frames], backward[:max_frames]
+    runs = {"forward": [forward], "backward": [backward], "both": [forward, backward]}
+    return runs[direction]
+
+
+def follow(segmenter, frames: FrameSource, start: int, prompt: Prompt,
+           direction: Direction = "forward", max_frames: int | None = None,
+           rules: StopRules = StopRules(),
+           cancelled: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
+    """Results frame by frame: ``start`` (from ``prompt``), then each following frame in
+    ``direction`` until the clip ends, ``max_frames`` were done, the object is lost (a last
+    result with ``stopped`` set) or ``cancelled()`` says so. With "both", forward first,
+    then backward from ``start`` again."""
+    first = _predict(segmenter, frames, start, prompt, rules=None)  # the user's own prompt
+    yield first
+    for run in _order(start, len(frames), direction, max_frames):
+        previous = first
+        for index in run:
+            if cancelled is not None and cancelled():
+                return
+            assert previous.mask is not None
+            next_prompt = prompt_from_mask(previous.mask)
+            if next_prompt is None:
+                break
+            result = _predict(segmenter, frames, index, next_prompt,
+                              previous_area=int(previous.mask.sum()), rules=rules)
+            yield result
+            if result.stopped:
+                break
+            previous = result
+
+
+def _predict(segmenter, frames: FrameSource, index: int, prompt: Prompt,
+             previous_area: int | None = None,
+             rules: StopRules | None = StopRules()) -> FrameResult:
+    encoded = segmenter.encode(frames.frame(index))
+    prediction = segmenter.predict(encoded, prompt)
+    best = prediction.best_index
+    mask = prediction.mask(best)
+    iou, presence = float(prediction.ious[best]), float(prediction.object_score)
+    why = rules.why(iou, presence, int(mask.sum()), previous_area) if rules else None
+    return FrameResult(frame=index, mask=None if why else mask, iou=iou, presence=presence,
+                       prompt=prompt, stopped=why)
