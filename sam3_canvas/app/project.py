@@ -43,6 +43,8 @@ class Project:
         self.labels = self._load_labels()
         if self.dir.is_dir():
             remove_stale_temporaries(self.dir)  # left by a save that was killed
+            for frames in self.dir.glob("*.frames"):  # a clip's frame files
+                remove_stale_temporaries(frames)
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> tuple[Project, int]:
@@ -58,6 +60,30 @@ class Project:
 
     def annotation_path(self, image: Path) -> Path:
         return self.dir / f"{image.name}.json"
+
+    def frame_annotation_path(self, video: Path, frame: int) -> Path:
+        """A clip's frames have a file each: ``.sam3-canvas/<clip>.frames/<frame>.json``."""
+        return self.dir / f"{video.name}.frames" / f"{frame:06d}.json"
+
+    def frame_document(self, video: Path, frame: int, size: tuple[int, int]) -> Document:
+        """Frame ``frame`` of the clip ``video`` (in this folder): from memory, its file, or
+        new; an unreadable file raises :class:`DocumentError` and stays as it is."""
+        key = f"{video.name}#{frame:06d}"
+        cached = self._documents.get(key)
+        if cached is not None:
+            return cached
+        path = self.frame_annotation_path(video, frame)
+        doc = Document.load(path) if path.is_file() else \
+            Document(video.name, size[0], size[1], frame=frame)
+        self._documents[key] = doc
+        return doc
+
+    def annotated_frames(self, video: Path) -> list[int]:
+        """The frames of ``video`` that have an annotation file, in order."""
+        folder = self.dir / f"{video.name}.frames"
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit())
 
     def document(self, image: Path, size: tuple[int, int] | None = None,
                  image_key: str = "", move_corrupt: bool = False) -> Document:
@@ -115,7 +141,8 @@ class Project:
             return False
 
     def save(self, doc: Document) -> Path:
-        path = self.dir / f"{doc.image_file}.json"
+        path = self.dir / f"{doc.image_file}.json" if doc.frame is None else \
+            self.frame_annotation_path(Path(doc.image_file), doc.frame)
         try:
             return atomic_write_text(path, doc.dumps())
         except OSError as exc:

@@ -41,7 +41,13 @@ def add_parser(sub, common) -> None:
                    help="stop where the predicted IoU falls below this (0.5)")
     p.add_argument("--min-presence", type=float, default=0.5,
                    help="stop where the object-presence probability falls below this (0.5)")
-    p.add_argument("--output", "-o", type=Path, required=True, metavar="DIR")
+    p.add_argument("--output", "-o", type=Path, metavar="DIR",
+                   help="write a mask PNG per frame here")
+    p.add_argument("--label", metavar="NAME",
+                   help="also save the track in the clip folder's annotations (the app's "
+                        "files, .sam3-canvas/<clip>.frames/), as a new track with this label")
+    p.add_argument("--track-id", type=int, metavar="N",
+                   help="with --label: replace track N from the prompted frame on instead")
     p.add_argument("--json", action="store_true", help="print per-frame results as JSON")
     add_model_options(p)
     p.set_defaults(run=run)
@@ -59,40 +65,59 @@ def run(args) -> int:
                           "selects nothing)")
     if args.max_frames is not None and args.max_frames < 0:
         raise PromptError("--max-frames must be 0 or more")
+    if args.output is None and args.label is None:
+        raise PromptError("say where the track goes: --output DIR (mask PNGs), --label NAME "
+                          "(the clip folder's annotations), or both")
+    if args.track_id is not None and args.label is None:
+        raise PromptError("--track-id needs --label")
     frames = open_frames(args.video)
     if not 0 <= args.frame < len(frames):
         raise PromptError(f"--frame {args.frame}: the clip has frames 0 to {len(frames) - 1}")
     segmenter = open_segmenter_from_args(args)
     warn_about_model(segmenter.model.fallback_reason)
-    args.output.mkdir(parents=True, exist_ok=True)
+    if args.output is not None:
+        args.output.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
-    results = []
+    results, kept_results = [], []
     rules = StopRules(min_iou=args.min_iou, min_presence=args.min_presence)
     with tqdm(unit="frame", file=sys.stderr, disable=None) as progress:
         for result in follow(segmenter, frames, args.frame, prompt, args.direction,
                              args.max_frames, rules):
             entry = result.to_dict()
+            entry["mask"] = None
             if result.mask is not None:
-                path = args.output / f"{result.frame:06d}.png"
-                save_mask_png(path, result.mask)
-                entry["mask"] = str(path)
-            else:
-                entry["mask"] = None
+                if args.output is not None:
+                    path = args.output / f"{result.frame:06d}.png"
+                    save_mask_png(path, result.mask)
+                    entry["mask"] = str(path)
+                kept_results.append(result)
             results.append(entry)
             progress.update(1)
     frames.close()
-    kept = [r for r in results if r["mask"]]
+    track = None
+    if args.label is not None:
+        from ..app.project import Project
+        from ..app.video_tracks import write_track
+        project = Project(args.video.parent)
+        track, _ = write_track(project, args.video, (frames.width, frames.height),
+                               kept_results, args.label, args.frame, args.track_id,
+                               args.direction)
+    kept = [r for r in results if not r["stopped"]]
     stops = [r for r in results if r["stopped"]]
     if args.json:
         json.dump(json_safe({"video": str(args.video), "frames": len(frames),
                              "fps": frames.fps, "prompted_frame": args.frame,
-                             "results": results}), sys.stdout, indent=2, allow_nan=False)
+                             "track_id": track, "results": results}), sys.stdout, indent=2,
+                             allow_nan=False)
         sys.stdout.write("\n")
     else:
+        where = [str(args.output)] if args.output is not None else []
+        if track is not None:
+            where.append(f"track {track} ({args.label}) in {args.video.parent / '.sam3-canvas'}")
         print(f"{args.video}: tracked {len(kept)} frames "
               f"({min(r['frame'] for r in kept)} to {max(r['frame'] for r in kept)}) into "
-              f"{args.output}")
+              f"{' and '.join(where)}")
         for stop in stops:
             print(f"  stopped at frame {stop['frame']}: {stop['stopped']}")
     return 0

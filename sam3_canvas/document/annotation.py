@@ -19,7 +19,9 @@ from . import rle as rle_codec
 from .records import DocumentMeta, InstanceSource, Rle
 
 FORMAT = "sam3-canvas/annotation"
-VERSION = 1
+#: 2 added a video frame (``image.frame``) and track ids (``instances[].track_id``); a file
+#: that uses neither is still written as version 1, so older versions of the app read it
+VERSION = 2
 
 
 class DocumentError(Sam3CanvasError):
@@ -35,6 +37,8 @@ class Instance:
     #: how it was made: prompt, candidate, model; or the file it was imported from
     source: InstanceSource = field(default_factory=lambda: InstanceSource())
     hidden: bool = False
+    #: the same object on the frames of a clip (video), None on photos
+    track_id: int | None = None
 
     @classmethod
     def from_mask(cls, id: int, label: str, mask: np.ndarray, **kwargs) -> Instance:
@@ -69,15 +73,18 @@ class Instance:
     def to_json(self) -> dict:
         return {"id": self.id, "label": self.label, "mask": self.rle,
                 "bbox": list(self.bbox), "area": self.area, "score": self.score,
-                "source": self.source, "hidden": self.hidden}
+                "source": self.source, "hidden": self.hidden,
+                **({"track_id": self.track_id} if self.track_id is not None else {})}
 
     @classmethod
     def from_json(cls, data: dict) -> Instance:
         mask = data["mask"]
+        track = data.get("track_id")
         return cls(id=int(data["id"]), label=str(data["label"]),
                    rle=Rle(size=list(mask["size"]), counts=mask["counts"]),
                    score=data.get("score"), source=InstanceSource(**(data.get("source") or {})),
-                   hidden=bool(data.get("hidden", False)))
+                   hidden=bool(data.get("hidden", False)),
+                   track_id=None if track is None else int(track))
 
 
 def prompt_source(prompt: Prompt, candidate: int, model: str = "") -> InstanceSource:
@@ -87,12 +94,15 @@ def prompt_source(prompt: Prompt, candidate: int, model: str = "") -> InstanceSo
 
 
 class Document:
-    """The instances of one image, in drawing order (later ones on top)."""
+    """The instances of one image, or of one frame of a clip, in drawing order (later ones
+    on top)."""
 
     def __init__(self, image_file: str, width: int, height: int, image_key: str = "",
                  instances: list[Instance] | None = None, meta: DocumentMeta | None = None,
-                 next_id: int = 1):
+                 next_id: int = 1, frame: int | None = None):
         self.image_file = image_file
+        #: the frame's number (from 0) when ``image_file`` is a clip; None for a photo
+        self.frame = frame
         self.width = width
         self.height = height
         self.image_key = image_key
@@ -142,10 +152,19 @@ class Document:
         old, self.instances[index] = self.instances[index], instance
         return old
 
+    @property
+    def version(self) -> int:
+        """The format version this document needs: 1 unless it uses video fields."""
+        uses_video = self.frame is not None or any(i.track_id is not None
+                                                   for i in self.instances)
+        return 2 if uses_video else 1
+
     def to_json(self) -> dict:
-        return {"format": FORMAT, "version": VERSION,
-                "image": {"file": self.image_file, "width": self.width, "height": self.height,
-                          "sha256": self.image_key},
+        image = {"file": self.image_file, "width": self.width, "height": self.height,
+                 "sha256": self.image_key}
+        if self.frame is not None:
+            image["frame"] = self.frame
+        return {"format": FORMAT, "version": self.version, "image": image,
                 "instances": [i.to_json() for i in self.instances],
                 "next_id": self._next_id,
                 **({"meta": self.meta} if self.meta else {})}
@@ -161,9 +180,11 @@ class Document:
             raise DocumentError(f"{name}: written by a newer sam3-canvas (format version "
                                 f"{data['version']})")
         image = data["image"]
+        frame = image.get("frame")
         doc = cls(image["file"], int(image["width"]), int(image["height"]),
                   image.get("sha256", ""), meta=data.get("meta"),
-                  next_id=int(data.get("next_id", 1)))
+                  next_id=int(data.get("next_id", 1)),
+                  frame=None if frame is None else int(frame))
         for item in data.get("instances", []):
             inst = Instance.from_json(item)
             rle_codec.validate(inst.rle)  # a damaged mask must not reach pycocotools

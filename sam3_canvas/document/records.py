@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 #: how an instance was made
-SourceKind = Literal["prompt", "text", "detect", "import", "manual"]
+SourceKind = Literal["prompt", "text", "detect", "import", "manual", "track"]
 #: the hand tool a "manual" instance was drawn with
 ManualTool = Literal["brush", "polygon"]
 #: the dataset format an imported instance came from
@@ -55,6 +55,9 @@ class InstanceSource(TypedDict, total=False):
     image_id: int
     category_id: int
     supercategory: str
+    # kind "track": followed from this frame of the clip (``points``, ``box``: the prompt the
+    # frame got from the previous one)
+    from_frame: int
 
 
 class DetectRun(TypedDict, total=False):

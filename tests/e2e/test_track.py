@@ -142,3 +142,44 @@ def test_frames_stay_within_their_byte_bound_and_a_seek_gives_the_same_frame(vid
         assert np.abs(again.rgb.astype(int) - sequential[index]).mean() < 1.0
         assert again.key.endswith(f":{index:06d}") and again.key.startswith("video-")
     assert frames.frame(3).key == fresh.frame(3).key  # the same clip, the same identity
+
+
+def _track_ids(folder, name="disc.avi"):
+    from sam3_canvas.app.project import Project
+    from sam3_canvas.document.annotation import Document
+    project = Project(folder)
+    found = {}
+    for frame in project.annotated_frames(folder / name):
+        doc = Document.load(project.frame_annotation_path(folder / name, frame))
+        assert doc.frame == frame and doc.version == 2
+        found[frame] = sorted((i.track_id, i.label) for i in doc.instances)
+    return found
+
+
+def test_a_track_saved_in_the_annotations_and_tracked_again_from_a_corrected_frame(
+        pack, tmp_path):
+    folder = tmp_path / "clips"
+    video = Clip(frames=24).write_video(folder / "disc.avi")
+    x, y = CLIP.centre(0)
+    base = ["track", "--video", video, "--model-dir", pack, "--no-disk-cache", "--json"]
+    first = cli(*base, "--point", f"{x:.0f},{y:.0f}", "--label", "disc")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["track_id"] == 1
+    assert _track_ids(folder) == {f: [(1, "disc")] for f in range(24)}
+    second = cli(*base, "--point", f"{x:.0f},{y:.0f}", "--label", "ball", "--max-frames", "2")
+    assert json.loads(second.stdout)["track_id"] == 2  # a new track beside the first
+    assert _track_ids(folder)[1] == [(1, "disc"), (2, "ball")]
+    # track 1 again from frame 10 for 3 frames: 10..13 are new, 14.. followed the old mask
+    x, y = CLIP.centre(10)
+    again = cli(*base, "--frame", "10", "--point", f"{x:.0f},{y:.0f}", "--label", "disc",
+                "--track-id", "1", "--max-frames", "3")
+    assert again.returncode == 0, again.stderr
+    ids = _track_ids(folder)
+    assert all(ids[f] == [(1, "disc")] for f in range(3, 14))
+    assert all(ids[f] == [] for f in range(14, 24))
+    assert ids[0] == [(1, "disc"), (2, "ball")]
+
+
+def test_track_needs_somewhere_to_write(pack, video, tmp_path):
+    result = cli("track", "--video", video, "--point", "60,120", "--model-dir", pack)
+    assert result.returncode == 2 and "say where the track goes" in result.stderr

@@ -304,3 +304,29 @@ def test_coco_identity_survives_import_and_export(tmp_path):
                 assert flat[1::2].min() >= 0 and flat[1::2].max() <= img["height"]
                 ys, xs = np.nonzero(mask)
                 assert ann["bbox"][0] <= xs.min() and ann["bbox"][1] <= ys.min()
+
+
+def test_version_1_files_load_and_stay_version_1(tmp_path):
+    """Files written before video (version 1) load unchanged, and a document that uses no
+    video field is still written as version 1, so an older app reads it."""
+    from sam3_canvas.document.annotation import Document, Instance
+    old = {"format": "sam3-canvas/annotation", "version": 1,
+           "image": {"file": "a.jpg", "width": 4, "height": 3, "sha256": ""},
+           "instances": [{"id": 1, "label": "x", "mask": {"size": [3, 4], "counts": "039"},
+                          "bbox": [0, 0, 1, 1], "area": 3, "score": None, "source": {},
+                          "hidden": False}], "next_id": 2}
+    (tmp_path / "a.json").write_text(json.dumps(old))
+    doc = Document.load(tmp_path / "a.json")
+    assert doc.frame is None and doc.instances[0].track_id is None
+    assert doc.to_json()["version"] == 1
+    mask = np.zeros((3, 4), bool)
+    mask[1, 1:3] = True
+    doc.insert(Instance.from_mask(doc.next_id(), "y", mask, track_id=4))
+    video = Document("clip.mp4", 4, 3, frame=12, instances=list(doc.instances))
+    data = video.to_json()
+    assert data["version"] == 2 and data["image"]["frame"] == 12
+    back = Document.from_json(json.loads(json.dumps(data)))
+    assert back.frame == 12 and [i.track_id for i in back.instances] == [None, 4]
+    data["version"] = 3
+    with pytest.raises(Exception, match="newer sam3-canvas"):
+        Document.from_json(data)
