@@ -15,7 +15,7 @@ SourceKind = Literal["prompt", "text", "detect", "import", "manual", "track"]
 #: the hand tool a "manual" instance was drawn with
 ManualTool = Literal["brush", "polygon"]
 #: the dataset format an imported instance came from
-ImportFormat = Literal["coco", "yolo", "labelme", "voc", "png"]
+ImportFormat = Literal["coco", "yolo", "labelme", "voc", "png", "davis"]
 
 
 class Rle(TypedDict):
