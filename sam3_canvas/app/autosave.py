@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from ..fsutil import atomic_write_text, describe_os_error
 from .project import Project
@@ -28,7 +29,8 @@ class Autosaver:
         self.project = project
         self.report = report
         self._cond = threading.Condition()
-        self._pending: dict[str, str] = {}  # image file name -> newest text
+        #: document key (image file name, or a frame's key) -> (its path, newest text)
+        self._pending: dict[str, tuple[Path, str]] = {}
         self._writing = False
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="sam3-autosave", daemon=True)
@@ -37,7 +39,8 @@ class Autosaver:
     def save(self, doc) -> None:
         text = doc.dumps()
         with self._cond:
-            self._pending[doc.image_file] = text
+            self._pending[self.project.document_key(doc)] = (self.project.document_path(doc),
+                                                             text)
             self._cond.notify_all()
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -62,11 +65,11 @@ class Autosaver:
                 if not self._pending:
                     return
                 name = next(iter(self._pending))
-                text = self._pending.pop(name)
+                path, text = self._pending.pop(name)
                 self._writing = True
             error = None
             try:
-                atomic_write_text(self.project.dir / f"{name}.json", text)
+                atomic_write_text(path, text)
             except OSError as exc:
                 error = f"could not save the annotations of {name} in {self.project.dir}: " \
                         f"{describe_os_error(exc)}"

@@ -21,6 +21,7 @@ from ..document.labels import LabelSet
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import image_size, is_image_file, list_images
 from ..fsutil import atomic_write_text, describe_os_error, remove_stale_temporaries
+from ..video.frames import frame_key, parse_frame_key
 
 ANNOTATION_DIR = ".sam3-canvas"
 
@@ -37,6 +38,8 @@ class Project:
     def __init__(self, folder: str | os.PathLike, images: list[Path] | None = None):
         self.folder = Path(folder)
         self.images = images if images is not None else list_images(self.folder)
+        self.video: Path | None = None  # the clip, when the images are its frames
+        self.frame_size: tuple[int, int] | None = None  # (width, height) of its frames
         self.dir = self.folder / ANNOTATION_DIR
         self._documents: dict[str, Document] = {}
         self.warnings: list[str] = []
@@ -45,6 +48,16 @@ class Project:
             remove_stale_temporaries(self.dir)  # left by a save that was killed
             for frames in self.dir.glob("*.frames"):  # a clip's frame files
                 remove_stale_temporaries(frames)
+
+    @classmethod
+    def for_video(cls, video: Path, frame_count: int,
+                  frame_size: tuple[int, int] | None = None) -> Project:
+        """The clip's folder with the clip's frames as its images (``clip.mp4#000012``...):
+        the app annotates them as it annotates photos, one document per frame."""
+        project = cls(video.parent, images=[frame_key(video, i) for i in range(frame_count)])
+        project.video = video
+        project.frame_size = frame_size
+        return project
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> tuple[Project, int]:
@@ -59,6 +72,9 @@ class Project:
         raise FileNotFoundError(f"{path}: not a folder or an image")
 
     def annotation_path(self, image: Path) -> Path:
+        frame = parse_frame_key(image)
+        if frame is not None:
+            return self.frame_annotation_path(*frame)
         return self.dir / f"{image.name}.json"
 
     def frame_annotation_path(self, video: Path, frame: int) -> Path:
@@ -68,7 +84,7 @@ class Project:
     def frame_document(self, video: Path, frame: int, size: tuple[int, int]) -> Document:
         """Frame ``frame`` of the clip ``video`` (in this folder): from memory, its file, or
         new; an unreadable file raises :class:`DocumentError` and stays as it is."""
-        key = f"{video.name}#{frame:06d}"
+        key = frame_key(video, frame).name  # the same key as document() gives the frame
         cached = self._documents.get(key)
         if cached is not None:
             return cached
@@ -77,6 +93,11 @@ class Project:
             Document(video.name, size[0], size[1], frame=frame)
         self._documents[key] = doc
         return doc
+
+    def open_frame_documents(self, video: Path) -> list[Document]:
+        """The clip's frame documents held in memory (some may not be saved yet)."""
+        return [d for d in self._documents.values()
+                if d.frame is not None and d.image_file == video.name]
 
     def annotated_frames(self, video: Path) -> list[int]:
         """The frames of ``video`` that have an annotation file, in order."""
@@ -98,6 +119,7 @@ class Project:
                 cached.image_key = image_key
             return cached
         path = self.annotation_path(image)
+        frame = parse_frame_key(image)
         doc = None
         if path.is_file():
             try:
@@ -112,7 +134,12 @@ class Project:
                     raise DocumentError(f"{exc}; it cannot be moved aside ({_why(move)}), so "
                                         "this image cannot be annotated here") from None
                 self.warnings.append(f"{exc}; kept as {aside.name}, starting empty")
-        if doc is None:
+        if doc is None and frame is not None:
+            size = size or self.frame_size
+            if size is None:
+                raise ValueError(f"{image.name}: a frame's document needs the frame's size")
+            doc = Document(frame[0].name, size[0], size[1], image_key, frame=frame[1])
+        elif doc is None:
             width, height = size or image_size(image)
             doc = Document(image.name, width, height, image_key)
         self._documents[image.name] = doc
@@ -140,9 +167,19 @@ class Project:
         except OSError:
             return False
 
-    def save(self, doc: Document) -> Path:
-        path = self.dir / f"{doc.image_file}.json" if doc.frame is None else \
+    @staticmethod
+    def document_key(doc: Document) -> str:
+        """The name a document goes by: its image's file name, or a frame's key."""
+        return doc.image_file if doc.frame is None else \
+            frame_key(Path(doc.image_file), doc.frame).name
+
+    def document_path(self, doc: Document) -> Path:
+        """Where ``doc`` is saved."""
+        return self.dir / f"{doc.image_file}.json" if doc.frame is None else \
             self.frame_annotation_path(Path(doc.image_file), doc.frame)
+
+    def save(self, doc: Document) -> Path:
+        path = self.document_path(doc)
         try:
             return atomic_write_text(path, doc.dumps())
         except OSError as exc:

@@ -2,27 +2,75 @@
 
 Every frame of the track gets an instance with the same ``track_id`` and label; tracking the
 same track again from a corrected frame replaces that track's instances on the frames it
-reaches and leaves every other instance (other tracks, hand-made ones) as it is.
+reaches, and removes them from the frames past the start (in the direction tracked) that the
+new run did not reach: they followed the old, uncorrected mask. Every other instance (other
+tracks, hand-made ones) stays as it is. In the window the whole change is one undoable step
+(:func:`cmd_track`); the CLI writes it directly (:func:`write_track`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..document.annotation import Instance
+from ..document.annotation import Document, Instance
 from ..document.records import InstanceSource
 from ..video.follow import Direction, FrameResult
+from .commands import Command, Compound, DocumentCommand
 from .project import Project
+
+if TYPE_CHECKING:
+    from .editor import Editor
 
 
 def next_track_id(project: Project, video: Path, size: tuple[int, int]) -> int:
-    """One more than the largest track id on any annotated frame of the clip."""
+    """One more than the largest track id on any annotated (or open) frame of the clip."""
     largest = 0
-    for frame in project.annotated_frames(video):
+    frames = set(project.annotated_frames(video))
+    frames |= {d.frame for d in project.open_frame_documents(video) if d.frame is not None}
+    for frame in frames:
         doc = project.frame_document(video, frame, size)
         largest = max([largest] + [i.track_id or 0 for i in doc.instances])
     return largest + 1
+
+
+def plan_track(project: Project, video: Path, size: tuple[int, int],
+               results: Iterable[FrameResult], label: str, start: int, track_id: int,
+               direction: Direction = "forward") -> list[tuple[Document, list[Instance]]]:
+    """The new instance list of every frame document the track changes (nothing saved)."""
+    changes: dict[int, tuple[Document, list[Instance]]] = {}
+
+    def instances_of(frame: int) -> tuple[Document, list[Instance]]:
+        if frame not in changes:
+            doc = project.frame_document(video, frame, size)
+            changes[frame] = (doc, list(doc.instances))
+        return changes[frame]
+
+    reached = set()
+    for result in results:
+        if result.mask is None:
+            continue
+        doc, instances = instances_of(result.frame)
+        instances[:] = [i for i in instances if i.track_id != track_id]
+        source = InstanceSource(kind="track", from_frame=start,
+                                points=[list(p) for p in result.prompt.points],
+                                labels=list(result.prompt.labels),
+                                box=list(result.prompt.box) if result.prompt.box else None)
+        instances.append(Instance.from_mask(doc.next_id(), label, result.mask,
+                                            score=result.iou, source=source,
+                                            track_id=track_id))
+        reached.add(result.frame)
+    known = set(project.annotated_frames(video)) | {
+        d.frame for d in project.open_frame_documents(video) if d.frame is not None}
+    for frame in sorted(known - reached - {start}):
+        if (direction in ("forward", "both") and frame > start) or \
+                (direction in ("backward", "both") and frame < start):
+            doc, instances = instances_of(frame)
+            instances[:] = [i for i in instances if i.track_id != track_id]
+    return [(doc, instances) for doc, instances in changes.values()
+            if instances != doc.instances]
 
 
 def write_track(project: Project, video: Path, size: tuple[int, int],
@@ -30,38 +78,56 @@ def write_track(project: Project, video: Path, size: tuple[int, int],
                 track_id: int | None = None,
                 direction: Direction = "forward") -> tuple[int, list[int]]:
     """Save each result's mask as an instance of track ``track_id`` (a new id when None) on
-    its frame, replacing what that track had there. An existing track tracked again from
-    ``start`` also loses its instances on the frames past ``start`` (in ``direction``) that
-    the new run did not reach: they followed the old, uncorrected mask. Returns (the track id,
-    the frames written)."""
+    its frame, as described above; returns (the track id, the frames written)."""
     if track_id is None:
         track_id = next_track_id(project, video, size)
-    written: list[int] = []
-    for result in results:
-        if result.mask is None:
-            continue
-        doc = project.frame_document(video, result.frame, size)
-        for old in [i for i in doc.instances if i.track_id == track_id]:
-            doc.remove(old.id)
-        source = InstanceSource(kind="track", from_frame=start,
-                                points=[list(p) for p in result.prompt.points],
-                                labels=list(result.prompt.labels),
-                                box=list(result.prompt.box) if result.prompt.box else None)
-        doc.insert(Instance.from_mask(doc.next_id(), label, result.mask, score=result.iou,
-                                      source=source, track_id=track_id))
+    results = list(results)
+    for doc, instances in plan_track(project, video, size, results, label, start, track_id,
+                                     direction):
+        doc.instances = instances
         project.save(doc)
-        written.append(result.frame)
-    beyond = [f for f in project.annotated_frames(video) if f not in written and (
-        (direction in ("forward", "both") and f > start) or
-        (direction in ("backward", "both") and f < start))]
-    for frame in beyond:
-        doc = project.frame_document(video, frame, size)
-        stale = [i for i in doc.instances if i.track_id == track_id]
-        for old in stale:
-            doc.remove(old.id)
-        if stale:
-            project.save(doc)
     if label not in project.labels:
         project.labels.add(label)
         project.save_labels()
-    return track_id, written
+    return track_id, [r.frame for r in results if r.mask is not None]
+
+
+class SetInstances(DocumentCommand):
+    """One frame document's instances, before and after."""
+
+    def __init__(self, editor: Editor, doc: Document, before: list[Instance],
+                 after: list[Instance]):
+        super().__init__(editor, doc)
+        self.before, self.after = list(before), list(after)
+
+    def redo(self) -> None:
+        self.doc.instances = list(self.after)
+        self.changed()
+
+    def undo(self) -> None:
+        self.doc.instances = list(self.before)
+        self.changed()
+
+
+def cmd_track(editor: Editor, video: Path, size: tuple[int, int], start: int,
+              instance_id: int, results: Iterable[FrameResult],
+              direction: Direction = "forward") -> Command | None:
+    """The instance ``instance_id`` of frame ``start`` followed to the ``results``' frames,
+    as one undoable step: it becomes (or stays) a track, and its track gets those frames."""
+    project = editor.project
+    start_doc = project.frame_document(video, start, size)
+    if not start_doc.has(instance_id):
+        return None
+    instance = start_doc.get(instance_id)
+    track_id = instance.track_id or next_track_id(project, video, size)
+    commands: list[Command] = []
+    if instance.track_id is None:
+        after = [replace(i, track_id=track_id) if i.id == instance_id else i
+                 for i in start_doc.instances]
+        commands.append(SetInstances(editor, start_doc, start_doc.instances, after))
+    for doc, instances in plan_track(project, video, size, results, instance.label, start,
+                                     track_id, direction):
+        commands.append(SetInstances(editor, doc, doc.instances, instances))
+    if not commands:
+        return None
+    return Compound(f"track {instance.label} ({len(commands)} frames)", commands)

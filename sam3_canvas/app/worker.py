@@ -90,6 +90,8 @@ class InferenceWorker:
         self.callbacks = callbacks
         self.prefetch_depth = prefetch_depth
         self.segmenter: Segmenter | None = None
+        #: how an image is read: a file by default; a clip's frames through its FrameSource
+        self.reader: Callable[[Path], LoadedImage] = load_image
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
         self._stopping = False
@@ -196,7 +198,7 @@ class InferenceWorker:
             image = self._images.get(job.path)
             if image is None:
                 try:
-                    image = load_image(job.path)
+                    image = self.reader(job.path)
                 except Exception as exc:  # noqa: BLE001 - the reader must never die
                     if not isinstance(exc, Sam3CanvasError):
                         log.error("reading %s failed:\n%s", job.path, traceback.format_exc())
@@ -339,7 +341,7 @@ class InferenceWorker:
         with self._cond:
             self._prefetching = path
         try:
-            image = self._ready.load(path)
+            image = self.reader(path)
             if self._ready.is_cached(image):
                 self._safe(self.callbacks.image_state, path, "ready")
                 return

@@ -21,6 +21,9 @@ class DatasetActions:
         if self.project is None:
             self.statusBar().showMessage("Open a folder first (File > Open folder)", 8000)
             return
+        if self.video.active:  # a clip: its tracks, in a video format
+            self.video.ask_export()
+            return
         image = self.editor.image.name if self.editor and self.editor.image else None
         self.export_dialog = dialog = ExportDialog(self, format_name, image, self.project.folder)
         dialog.accepted.connect(lambda: self._export_chosen(dialog))

@@ -21,6 +21,7 @@ from ..document.labels import LabelSet
 from ..engine.errors import Sam3CanvasError
 from ..engine.prompts import Prompt
 from ..models.store import ModelStore, open_segmenter
+from ..video.frames import VIDEO_SUFFIXES, is_video_file
 from .bridge import WorkerBridge, candidate_overlay
 from .candidates_panel import CandidatesPanel
 from .canvas import CanvasView
@@ -34,6 +35,7 @@ from .settings_dialog import SettingsDialog, load_settings, save_settings
 from .tasks import TaskRunner
 from .text_panel import TextController, TextPanel
 from .undo import UndoHistory
+from .video_mode import VideoMode
 
 #: settings that change which model runs, or how: changing one reloads the model
 MODEL_FIELDS = {"model", "variant", "model_dir", "provider", "cache_mb", "disk_cache",
@@ -100,9 +102,11 @@ class MainWindow(DatasetActions, QMainWindow):
         self.status_times = QLabel("")
         self.statusBar().addPermanentWidget(self.status_times)
         self.statusBar().addPermanentWidget(self.status_model)
+        self.video = VideoMode(self)  # a clip's frames as the images (before the menus)
         build_menus(self)
         self._connect()
         self._restore_geometry()
+        self.video.bar.setVisible(self.video.active)  # restoreState may have shown it
         self.load_model()
 
     # -- construction -----------------------------------------------------------------
@@ -218,6 +222,9 @@ class MainWindow(DatasetActions, QMainWindow):
 
     # -- folder and images ------------------------------------------------------------------
     def open_path(self, path: str | Path) -> None:
+        if is_video_file(path) and Path(path).is_file():
+            self.video.open(Path(path))
+            return
         try:
             project, index = Project.open(path)
         except (FileNotFoundError, OSError) as exc:
@@ -282,6 +289,7 @@ class MainWindow(DatasetActions, QMainWindow):
         """Forget everything of the open folder: image, prompt, overlays, panels, histories
         (what is saved stays saved; nothing of it can act on the next folder)."""
         self.tasks.stop_all(timeout=10.0)
+        self.video.close()
         if self.editor is not None:
             if self.editor.saver is not None:
                 self.editor.saver.stop()
@@ -310,6 +318,7 @@ class MainWindow(DatasetActions, QMainWindow):
         images = self.project.images
         path = images[index]
         self.files.set_current(index)
+        self.video.shown(index)
         # the image's undo history becomes active when the image does (_image_ready), so an
         # undo in between can never act on the image being left or the one being opened
         following = images[index + 1:] + images[:index]
@@ -693,6 +702,13 @@ class MainWindow(DatasetActions, QMainWindow):
         path, _ = QFileDialog.getOpenFileName(
             self, "Open an image", self._start_folder(),
             "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
+        if path:
+            self.open_path(path)
+
+    def ask_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a video", self._start_folder(),
+            "Videos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES) + ");;All files (*)")
         if path:
             self.open_path(path)
 

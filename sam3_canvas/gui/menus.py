@@ -55,6 +55,7 @@ def build_menus(window: MainWindow) -> None:
     file = w.menuBar().addMenu("&File")
     _action(w, file, "Open folder…", w.ask_folder, QKeySequence.StandardKey.Open)
     _action(w, file, "Open image…", w.ask_image)
+    _action(w, file, "Open video…", w.ask_video, QKeySequence("Ctrl+Shift+O"))
     w.recent_menu = file.addMenu("Recent folders")
     w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
     _action(w, file, "Load classes file…", w.ask_classes)
@@ -136,6 +137,13 @@ def build_menus(window: MainWindow) -> None:
     _action(w, view, "Previous image", lambda: w.step(-1),
             [QKeySequence("A"), QKeySequence(Qt.Key.Key_PageUp)])
 
+    video = w.menuBar().addMenu("V&ideo")
+    _action(w, video, "Track forward", lambda: w.video.track("forward"), QKeySequence("T"))
+    _action(w, video, "Track backward", lambda: w.video.track("backward"),
+            QKeySequence("Shift+T"))
+    _action(w, video, "Track both ways", lambda: w.video.track("both"))
+    _action(w, video, "Next frame", lambda: w.step(1), QKeySequence("."))
+    _action(w, video, "Previous frame", lambda: w.step(-1), QKeySequence(","))
     model = w.menuBar().addMenu("&Model")
     _action(w, model, "Choose or download a model…", w.choose_model)
     _action(w, model, "Settings…", w.edit_settings, QKeySequence("Ctrl+,"))

@@ -99,7 +99,24 @@ def follow(segmenter, frames: FrameSource, start: int, prompt: Prompt,
     then backward from ``start`` again."""
     first = _predict(segmenter, frames, start, prompt, rules=None)  # the user's own prompt
     yield first
-    for run in _order(start, len(frames), direction, max_frames):
+    yield from _onward(segmenter, frames, first, direction, max_frames, rules, cancelled)
+
+
+def follow_mask(segmenter, frames: FrameSource, start: int, mask: np.ndarray,
+                direction: Direction = "forward", max_frames: int | None = None,
+                rules: StopRules = StopRules(),
+                cancelled: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
+    """As :func:`follow`, from a mask the user already has on ``start`` (an accepted or
+    hand-corrected instance): the frames after it only."""
+    first = FrameResult(frame=start, mask=np.asarray(mask, bool), iou=1.0, presence=1.0,
+                        prompt=Prompt())
+    yield from _onward(segmenter, frames, first, direction, max_frames, rules, cancelled)
+
+
+def _onward(segmenter, frames, first: FrameResult, direction: Direction,
+            max_frames: int | None, rules: StopRules,
+            cancelled: Callable[[], bool] | None) -> Iterator[FrameResult]:
+    for run in _order(first.frame, len(frames), direction, max_frames):
         previous = first
         for index in run:
             if cancelled is not None and cancelled():

@@ -28,6 +28,23 @@ def is_video_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
+FRAME_MARK = "#"
+
+
+def frame_key(video: Path, frame: int) -> Path:
+    """The name a frame goes by where the app expects an image path: ``clip.mp4#000012``
+    beside the clip (no such file exists; :func:`parse_frame_key` reads it back)."""
+    return video.with_name(f"{video.name}{FRAME_MARK}{frame:06d}")
+
+
+def parse_frame_key(path: Path) -> tuple[Path, int] | None:
+    """(the clip, the frame) for a :func:`frame_key`; None for any other path."""
+    name, mark, number = path.name.rpartition(FRAME_MARK)
+    if not mark or not number.isdigit() or not is_video_file(name):
+        return None
+    return path.with_name(name), int(number)
+
+
 class FrameCache:
     """Least recently used frames, at most ``max_bytes`` of pixels together."""
 

@@ -1,0 +1,132 @@
+"""A clip in the real window: open it, click the object on frame 0, accept, track forward,
+correct a later frame, track again from there, undo, export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from sam3_canvas.app.project import Project  # noqa: E402
+from sam3_canvas.document.annotation import Document  # noqa: E402
+from sam3_canvas.testing.fake_video import Clip, write_colour_pack  # noqa: E402
+from tests.gui_helpers import (  # noqa: E402
+    click_image,
+    open_and_wait,
+    wait_prediction,
+    window_factory,
+)
+
+CLIP = Clip(frames=16)
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path, monkeypatch):
+    make, stop = window_factory(qtbot, tmp_path, monkeypatch)
+    video = CLIP.write_video(tmp_path / "clips" / "disc.avi")
+    window = make(write_colour_pack(tmp_path / "colour"))
+    open_and_wait(qtbot, window, video)
+    qtbot.waitUntil(lambda: "encode" in window.status_times.text(), timeout=20000)
+    yield window
+    stop()
+
+
+def _key(window, key, modifiers=Qt.KeyboardModifier.NoModifier):
+    QTest.keyClick(window, key, modifiers)
+
+
+def _track(window, frame) -> list:
+    window.flush_saves()
+    project = Project(window.video.video.parent)
+    path = project.frame_annotation_path(window.video.video, frame)
+    if not path.is_file():
+        return []
+    return [(i.id, i.track_id, i.label) for i in Document.load(path).instances]
+
+
+def _go(qtbot, window, frame):
+    window.video.slider.setValue(frame)
+    qtbot.waitUntil(lambda: window.editor.doc is not None and window.editor.doc.frame == frame
+                    and window.photo is not None, timeout=10000)
+
+
+def _track_key(qtbot, window, key=Qt.Key.Key_T):
+    window.video.last_track = None
+    _key(window, key)
+    qtbot.waitUntil(lambda: window.video.last_track is not None, timeout=60000)
+
+
+def test_open_click_track_correct_track_again_undo_export(qtbot, window, tmp_path):
+    assert window.video.active and window.video.bar.isVisible()
+    assert window.editor.doc.frame == 0 and window.video.slider.maximum() == CLIP.frames - 1
+    assert "frame 0 / 15" in window.video.position.text()
+    x, y = CLIP.centre(0)
+    doc0 = window.editor.doc
+    click_image(window, int(x), int(y))
+    wait_prediction(qtbot, window)
+    window.editor.set_label("disc")
+    _key(window, Qt.Key.Key_Return)
+    assert doc0 is window.editor.doc
+    (first,) = window.editor.doc.instances
+    assert first.track_id is None
+    _track_key(qtbot, window)  # T: track forward from the only instance
+    tracked = window.video.last_track["frames"]
+    assert tracked == list(range(1, CLIP.frames))
+    assert window.editor.doc.instances[0].track_id == 1  # the start became track 1
+    for frame in range(CLIP.frames):
+        ((_, track, label),) = _track(window, frame)
+        assert (track, label) == (1, "disc")
+    before = {f: _track(window, f) for f in range(CLIP.frames)}
+
+    # frame 8: the user corrects the mask (here: erases nothing but selects it) and tracks
+    # again from there: frames 9.. get new instances of the same track, one undo step
+    _go(qtbot, window, 8)
+    assert "frame 8 / 15" in window.video.position.text()
+    window.select_instance(window.editor.doc.instances[0].id)
+    truth = CLIP.mask(8)
+    disc = window.editor.doc.instances[0].mask()
+    assert (disc & truth).sum() / (disc | truth).sum() >= 0.8  # it followed the disc here
+    _track_key(qtbot, window)
+    after = {f: _track(window, f) for f in range(CLIP.frames)}
+    assert all(after[f] == before[f] for f in range(9))
+    assert all(after[f] != before[f] and after[f][0][1:] == (1, "disc")
+               for f in range(9, CLIP.frames))
+    _key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the second track
+    qtbot.waitUntil(lambda: {f: _track(window, f) for f in range(CLIP.frames)} == before,
+                    timeout=10000)
+
+    # step with the keys, then export the clip's track as DAVIS PNGs
+    _key(window, Qt.Key.Key_Period)
+    qtbot.waitUntil(lambda: window.editor.doc is not None and window.editor.doc.frame == 9,
+                    timeout=10000)
+    out = tmp_path / "davis"
+    window.video.export("davis", out)
+    qtbot.waitUntil(lambda: (out / "tracks.json").is_file(), timeout=20000)
+    pngs = sorted((out / "Annotations" / "disc").glob("*.png"))
+    assert len(pngs) == CLIP.frames
+
+
+def test_tracking_needs_a_selection_when_a_frame_has_several(qtbot, window):
+    for x, y in (CLIP.centre(0), (300, 20)):
+        click_image(window, int(x), int(y))
+        wait_prediction(qtbot, window)
+        window.editor.set_label("thing")
+        _key(window, Qt.Key.Key_Return)
+    window.select_instance(-1)
+    _key(window, Qt.Key.Key_T)
+    assert window.messages and "Select the instance to follow" in window.messages[-1][1]
+
+
+def test_opening_photos_after_a_clip_reads_files_again(qtbot, window, tmp_path):
+    from PIL import Image
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(CLIP.frame(3)).save(photos / "still.png")
+    open_and_wait(qtbot, window, photos)
+    assert not window.video.active and not window.video.bar.isVisible()
+    assert window.editor.doc.frame is None and window.editor.image.name == "still.png"
+    assert np.array_equal(np.asarray(Image.open(photos / "still.png")).shape[:2],
+                          (window.editor.doc.height, window.editor.doc.width))
