@@ -12,9 +12,12 @@ depends on the image, so following an object really has to follow it:
 * the decoder takes the colour around the first point (a Gaussian window of a few cells) and
   marks the cells whose colour is within three distances of it: candidates 0, 1, 2 from tight to
   loose; boxes and other points are ignored;
-* its predicted IoU is ``1 - 4 x the fraction of the image marked`` (at least 0): a click on
-  the disc gives a small region and a high IoU, a click on the background much of the picture
-  and a low one, so a tracker that lost its object sees the IoU drop; the object logit is 8.
+* its predicted IoU is ``(1 - 4 x the fraction of the image marked, at least 0) x the share
+  of the loosest candidate's region this candidate keeps``: a click on the disc gives a small,
+  stable region and a high IoU; a click on the background much of the picture and a low one,
+  so a tracker that lost its object sees the IoU drop; a candidate that keeps only part of
+  what the looser ones mark (a sample taken at the disc's edge) ranks below them, and an empty
+  one gets 0; the object logit is 8.
 
     python -m sam3_canvas.testing.fake_video PACK_DIR CLIP.mp4
 """
@@ -91,8 +94,12 @@ def build_colour_decoder():
     logits = g.op("Mul", [g.op("Sub", [thresholds, distance]), g.const(SHARPNESS)])
     g.op_to("Identity", [logits], "pred_masks")
     marked = g.op("ReduceMean", [g.op("Sigmoid", [logits]), i64([3, 4])], keepdims=0)
-    g.op_to("Max", [g.op("Sub", [g.const(1.0), g.op("Mul", [marked, g.const(4.0)])]),
-                    g.const(0.0)], "iou_scores")  # [b,n,3]
+    loose = g.op("Slice", [marked, i64([2]), i64([3]), i64([2])])  # [b,n,1]
+    kept = g.op("Min", [g.op("Div", [marked, g.op("Add", [loose, g.const(1e-6)])]),
+                        g.const(1.0)])  # how much of the loosest region this one keeps
+    small = g.op("Max", [g.op("Sub", [g.const(1.0), g.op("Mul", [marked, g.const(4.0)])]),
+                         g.const(0.0)])
+    g.op_to("Mul", [small, kept], "iou_scores")  # [b,n,3]
     shape2 = g.op("Slice", [g.op("Shape", [marked]), i64([0]), i64([2])])
     g.op_to("Expand", [g.const(np.array([[[OBJECT_LOGIT]]], np.float32)),
                        g.op("Concat", [shape2, i64([1])], axis=0)], "object_score_logits")
