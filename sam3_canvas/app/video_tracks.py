@@ -131,3 +131,41 @@ def cmd_track(editor: Editor, video: Path, size: tuple[int, int], start: int,
     if not commands:
         return None
     return Compound(f"track {instance.label} ({len(commands)} frames)", commands)
+
+
+def track_frames(project: Project, video: Path, size: tuple[int, int],
+                 track_id: int) -> list[int]:
+    """The frames that have an instance of track ``track_id``, in order."""
+    frames = set(project.annotated_frames(video))
+    frames |= {d.frame for d in project.open_frame_documents(video) if d.frame is not None}
+    return [f for f in sorted(frames)
+            if any(i.track_id == track_id
+                   for i in project.frame_document(video, f, size).instances)]
+
+
+def _on_every_frame(editor: Editor, video: Path, size: tuple[int, int], track_id: int,
+                    change, text: str) -> Command | None:
+    project = editor.project
+    commands: list[Command] = []
+    for frame in track_frames(project, video, size, track_id):
+        doc = project.frame_document(video, frame, size)
+        after = [new for i in doc.instances
+                 for new in ([change(i)] if i.track_id == track_id else [i])
+                 if new is not None]
+        commands.append(SetInstances(editor, doc, doc.instances, after))
+    return Compound(text, commands) if commands else None
+
+
+def cmd_delete_track(editor: Editor, video: Path, size: tuple[int, int],
+                     track_id: int) -> Command | None:
+    """Every frame's instance of the track, gone, as one undoable step."""
+    return _on_every_frame(editor, video, size, track_id, lambda i: None,
+                           f"delete track {track_id}")
+
+
+def cmd_relabel_track(editor: Editor, video: Path, size: tuple[int, int], track_id: int,
+                      label: str) -> Command | None:
+    """Every frame's instance of the track, relabelled, as one undoable step."""
+    editor.use_label(label)  # a new label joins the label set
+    return _on_every_frame(editor, video, size, track_id, lambda i: i.with_label(label),
+                           f"relabel track {track_id} as {label}")

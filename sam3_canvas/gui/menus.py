@@ -142,6 +142,14 @@ def build_menus(window: MainWindow) -> None:
     _action(w, video, "Track backward", lambda: w.video.track("backward"),
             QKeySequence("Shift+T"))
     _action(w, video, "Track both ways", lambda: w.video.track("both"))
+    video.addSeparator()
+    _action(w, video, "First frame of this track", lambda: w.video.go_to_track_end(False),
+            QKeySequence("Home"))
+    _action(w, video, "Last frame of this track", lambda: w.video.go_to_track_end(True),
+            QKeySequence("End"))
+    _action(w, video, "Relabel this track (every frame)…", w.video.relabel_track)
+    _action(w, video, "Delete this track (every frame)", w.video.delete_track)
+    video.addSeparator()
     _action(w, video, "Next frame", lambda: w.step(1), QKeySequence("."))
     _action(w, video, "Previous frame", lambda: w.step(-1), QKeySequence(","))
     model = w.menuBar().addMenu("&Model")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from ..app.worker import ImageState
 from ..document.annotation import Document
 from ..document.labels import LabelSet
+from ..video.frames import parse_frame_key
 
 
 class TextEntry(QLineEdit):
@@ -262,10 +263,16 @@ class FilesPanel(QWidget):
         state = self.states[name]
         mark = " ✓" if name in self.annotated else ""
         item = self.list.item(self.rows[name])
-        item.setText(f"{STATE_TEXT[state]} {name}{mark}")
+        item.setText(f"{STATE_TEXT[state]} {_shown_name(self.paths[self.rows[name]])}{mark}")
         tip = self.reasons.get(name) or STATE_TIP[state]
         item.setToolTip(tip + (", annotated" if mark else ""))
 
     def _row(self, row: int) -> None:
         if not self._updating and row >= 0:
             self.opened.emit(row)
+
+
+def _shown_name(path: Path) -> str:
+    """A photo's file name; a clip's frame as "frame 12" (the list is the clip's frames)."""
+    frame = parse_frame_key(path)
+    return path.name if frame is None else f"frame {frame[1]}"

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLabel, QSlider, QToolBar
 from ..app.autosave import Autosaver
 from ..app.editor import Editor
 from ..app.project import Project
-from ..app.video_tracks import cmd_track
+from ..app.video_tracks import cmd_delete_track, cmd_relabel_track, cmd_track, track_frames
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import load_image
 from ..video.follow import Direction, StopRules, follow_mask
@@ -171,6 +171,56 @@ class VideoMode:
                                       15000)
 
         w.tasks.start("track", work, done)
+
+    # -- whole tracks -------------------------------------------------------------------
+    def _selected_track(self) -> int | None:
+        w = self.window
+        if not self.active or w.editor is None or w.editor.doc is None:
+            return None
+        doc = w.editor.doc
+        if w.selected_instance >= 0 and doc.has(w.selected_instance):
+            track = doc.get(w.selected_instance).track_id
+            if track is not None:
+                return track
+        w.tell("Track", "Select an instance that is part of a track (tracked with T).",
+               warning=False)
+        return None
+
+    def _size(self) -> tuple[int, int]:
+        assert self.frames is not None
+        return self.frames.width, self.frames.height
+
+    def delete_track(self) -> None:
+        track = self._selected_track()
+        if track is not None and self.video is not None:
+            w = self.window
+            w.history.push(cmd_delete_track(w.editor, self.video, self._size(), track))
+            w.select_instance(-1)
+
+    def relabel_track(self, label: str | None = None) -> None:
+        """Relabel the selected instance's whole track (asked for when ``label`` is None)."""
+        track = self._selected_track()
+        if track is None or self.video is None:
+            return
+        w = self.window
+        if label is None:
+            from PySide6.QtWidgets import QInputDialog
+            label, ok = QInputDialog.getText(w, "Relabel the track", "New label:")
+            if not ok or not label.strip():
+                return
+        w.history.push(cmd_relabel_track(w.editor, self.video, self._size(), track,
+                                         label.strip()))
+        w.show_labels()
+
+    def go_to_track_end(self, last: bool) -> None:
+        """The first (or last) frame of the selected instance's track."""
+        track = self._selected_track()
+        if track is None or self.video is None:
+            return
+        w = self.window
+        frames = track_frames(w.project, self.video, self._size(), track)
+        if frames:
+            w.show_image(frames[-1] if last else frames[0])
 
     # -- export -------------------------------------------------------------------------
     def ask_export(self) -> None:

@@ -130,3 +130,28 @@ def test_opening_photos_after_a_clip_reads_files_again(qtbot, window, tmp_path):
     assert window.editor.doc.frame is None and window.editor.image.name == "still.png"
     assert np.array_equal(np.asarray(Image.open(photos / "still.png")).shape[:2],
                           (window.editor.doc.height, window.editor.doc.width))
+
+
+def test_a_whole_track_relabelled_deleted_and_visited(qtbot, window):
+    x, y = CLIP.centre(0)
+    click_image(window, int(x), int(y))
+    wait_prediction(qtbot, window)
+    window.editor.set_label("disc")
+    _key(window, Qt.Key.Key_Return)
+    _track_key(qtbot, window)
+    assert window.files.list.item(3).text().split()[1:3] == ["frame", "3"]
+    window.select_instance(window.editor.doc.instances[0].id)
+    _key(window, Qt.Key.Key_End)  # the track's last frame
+    qtbot.waitUntil(lambda: window.editor.doc.frame == CLIP.frames - 1, timeout=10000)
+    window.select_instance(window.editor.doc.instances[0].id)
+    window.video.relabel_track("ball")
+    assert {lab for f in range(CLIP.frames) for _, _, lab in _track(window, f)} == {"ball"}
+    assert "ball" in window.project.labels
+    window.video.delete_track()
+    assert all(_track(window, f) == [] for f in range(CLIP.frames))
+    _key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undo: all back
+    qtbot.waitUntil(lambda: all(len(_track(window, f)) == 1 for f in range(CLIP.frames)),
+                    timeout=10000)
+    window.select_instance(window.editor.doc.instances[0].id)
+    _key(window, Qt.Key.Key_Home)  # and its first frame
+    qtbot.waitUntil(lambda: window.editor.doc.frame == 0, timeout=10000)
