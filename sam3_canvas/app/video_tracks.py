@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..document.annotation import Document, Instance
 from ..document.records import InstanceSource
 from ..video.follow import Direction, FrameResult
+from ..video.text_tracks import FrameDetections
 from .commands import Command, Compound, DocumentCommand
 from .project import Project
 
@@ -169,3 +170,29 @@ def cmd_relabel_track(editor: Editor, video: Path, size: tuple[int, int], track_
     editor.use_label(label)  # a new label joins the label set
     return _on_every_frame(editor, video, size, track_id, lambda i: i.with_label(label),
                            f"relabel track {track_id} as {label}")
+
+
+def write_detected_tracks(project: Project, video: Path, size: tuple[int, int],
+                          frames: Iterable[FrameDetections], classes: list[str]) -> dict:
+    """Text detections joined into tracks, saved on their frames: ByteTrack's ids become
+    track ids after the clip's existing ones; a frame done before for any classes has its
+    earlier detections replaced. Returns counts (frames, instances, tracks)."""
+    offset = next_track_id(project, video, size) - 1
+    tracks: set[int] = set()
+    frames_done = instances = 0
+    for result in frames:
+        doc = project.frame_document(video, result.frame, size)
+        doc.instances = [i for i in doc.instances if i.source.get("kind") != "detect"]
+        for found in result.detections:
+            doc.insert(Instance.from_mask(
+                doc.next_id(), found.label, found.mask, score=round(found.score, 6),
+                source=InstanceSource(kind="detect", classes=list(classes)),
+                track_id=offset + found.track_id))
+            tracks.add(offset + found.track_id)
+            if found.label not in project.labels:
+                project.labels.add(found.label)
+                project.save_labels()
+        project.save(doc)
+        frames_done += 1
+        instances += len(result.detections)
+    return {"frames": frames_done, "instances": instances, "tracks": len(tracks)}

@@ -22,7 +22,9 @@ def add_parser(sub, common) -> None:
                        help="find and mask every instance of class names",
                        description="Run SAM3's text path: every instance of each class, with "
                                    "a score; results are written as the app's annotations.")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="images, folders, or videos (their detections joined into tracks by "
+                        "ByteTrack, saved on the clip's frames)")
     p.add_argument("--classes", "-c", nargs="+", required=True,
                    help="class names (several words in quotes: --classes person 'red car')")
     p.add_argument("--threshold", type=float, default=0.5, help="score threshold (0.5)")
@@ -31,6 +33,8 @@ def add_parser(sub, common) -> None:
     p.add_argument("--out", type=Path, help="write annotation files here instead of each "
                                             "folder's .sam3-canvas/")
     p.add_argument("--overwrite", action="store_true", help="run again on images already done")
+    p.add_argument("--every", type=int, default=1, metavar="N",
+                   help="videos: run on every Nth frame (1: every frame)")
     group = p.add_argument_group("model")
     where = group.add_mutually_exclusive_group()
     where.add_argument("--model", metavar="NAME", help="a text pack from the catalogue "
@@ -73,6 +77,30 @@ def open_text_segmenter(args):
                          cache=EmbeddingCache(1 << 30, disk, disk_max_bytes=disk_bytes))
 
 
+def _detect_video(segmenter, video: Path, classes: list[str], args) -> None:
+    """Every (Nth) frame of a clip, detections joined into tracks, saved on its frames."""
+    from tqdm import tqdm
+
+    from ..app.video_tracks import write_detected_tracks
+    from ..video.frames import open_frames
+    from ..video.text_tracks import detect_tracks
+    frames = open_frames(video)
+    project = Project(video.parent)
+    steps = range(0, len(frames), args.every)
+    with tqdm(total=len(steps), unit="frame", file=sys.stderr, disable=None) as progress:
+        def counted():
+            for result in detect_tracks(segmenter, frames, classes, args.every,
+                                        args.threshold, args.nms):
+                progress.update(1)
+                yield result
+        counts = write_detected_tracks(project, video, (frames.width, frames.height),
+                                       counted(), classes)
+    frames.close()
+    print(f"{video}: {counts['instances']} detections of {', '.join(classes)} on "
+          f"{counts['frames']} frames, joined into {counts['tracks']} tracks "
+          f"(in {project.dir})")
+
+
 def run(args) -> int:
     from ..engine.text import parse_classes
     from .common import Failures, warn, warn_about_model
@@ -81,11 +109,19 @@ def run(args) -> int:
         raise PromptError("no class name: give --classes with at least one name")
     if not 0.0 <= args.threshold <= 1.0 or not 0.0 <= args.nms <= 1.0:
         raise PromptError("--threshold and --nms are between 0 and 1")
+    if args.every < 1:
+        raise PromptError("--every is 1 or more")
+    from ..video.frames import is_video_file
+    videos = [p for p in args.paths if p.is_file() and is_video_file(p)]
     failures = Failures()
-    images = _images(args.paths, failures)
+    images = _images([p for p in args.paths if p not in videos], failures)
     total = len(images) + len(failures)  # bad paths count as items of the batch
     segmenter = open_text_segmenter(args)
     warn_about_model(segmenter.fallback_reason)
+    for video in videos:
+        _detect_video(segmenter, video, classes, args)
+    if videos and not images and not failures:
+        return 0
     from tqdm import tqdm
     done = skipped = found = 0
     projects: dict[Path, Project] = {}

@@ -145,3 +145,34 @@ def test_a_video_format_needs_a_video(tracked, tmp_path):
     folder, _ = tracked
     result = cli("export", "--format", "davis", "--out", tmp_path / "x", folder)
     assert result.returncode == 2 and "is not a video file" in result.stderr
+
+
+def test_class_names_on_a_clip_become_tracks(tmp_path):
+    """detect on a video: the text path on every 2nd frame, ByteTrack (supervision) joins the
+    detections into tracks; the same object keeps its track id from frame to frame."""
+    from sam3_canvas.testing.fake_text_models import write_text_pack
+    pack = write_text_pack(tmp_path / "text", "A2")
+    folder = tmp_path / "clips"
+    video = Clip(frames=10).write_video(folder / "street.avi")
+    result = cli("detect", "--model-dir", pack, "--classes", "person", "car", "--every", "2",
+                 "--no-disk-cache", video)
+    assert result.returncode == 0, result.stderr
+    assert "on 5 frames, joined into" in result.stdout
+    project = Project(folder)
+    assert project.annotated_frames(video) == [0, 2, 4, 6, 8]
+    per_frame = {}
+    for frame in project.annotated_frames(video):
+        doc = Document.load(project.frame_annotation_path(video, frame))
+        assert doc.instances and all(i.track_id is not None for i in doc.instances)
+        assert all(i.source["kind"] == "detect" for i in doc.instances)
+        per_frame[frame] = {(i.label, i.bbox): i.track_id for i in doc.instances}
+    # the fake's detections stand still: each keeps one track id through the clip
+    first = per_frame[0]
+    assert all(per_frame[f] == first for f in per_frame), per_frame
+    assert len(set(first.values())) == len(first)  # one track each
+    again = cli("detect", "--model-dir", pack, "--classes", "person", "--every", "2",
+                "--no-disk-cache", video)
+    assert again.returncode == 0
+    doc = Document.load(project.frame_annotation_path(video, 0))
+    assert {i.label for i in doc.instances} == {"person"}  # the rerun replaced the detections
+    assert min(i.track_id for i in doc.instances) > max(first.values())  # new track ids
