@@ -196,3 +196,16 @@ def write_detected_tracks(project: Project, video: Path, size: tuple[int, int],
         frames_done += 1
         instances += len(result.detections)
     return {"frames": frames_done, "instances": instances, "tracks": len(tracks)}
+
+
+def track_spans(project: Project, video: Path,
+                size: tuple[int, int]) -> dict[int, tuple[str, list[int]]]:
+    """Every track of the clip: its label and the frames it has (for the timeline)."""
+    frames = set(project.annotated_frames(video))
+    frames |= {d.frame for d in project.open_frame_documents(video) if d.frame is not None}
+    spans: dict[int, tuple[str, list[int]]] = {}
+    for frame in sorted(frames):
+        for inst in project.frame_document(video, frame, size).instances:
+            if inst.track_id is not None:
+                spans.setdefault(inst.track_id, (inst.label, []))[1].append(frame)
+    return spans

@@ -21,7 +21,7 @@ from ..document.labels import LabelSet
 from ..engine.errors import Sam3CanvasError
 from ..engine.prompts import Prompt
 from ..models.store import ModelStore, open_segmenter
-from ..video.frames import VIDEO_SUFFIXES, is_video_file
+from ..video.frames import VIDEO_SUFFIXES, display_name, is_video_file
 from .bridge import WorkerBridge, candidate_overlay
 from .candidates_panel import CandidatesPanel
 from .canvas import CanvasView
@@ -323,7 +323,7 @@ class MainWindow(DatasetActions, QMainWindow):
         # undo in between can never act on the image being left or the one being opened
         following = images[index + 1:] + images[:index]
         self.show_request = self.worker.show(path, prefetch=following)
-        self.statusBar().showMessage(f"opening {path.name}…")
+        self.statusBar().showMessage(f"opening {display_name(path)}…")
 
     def step(self, delta: int) -> None:
         if self.project is not None:
@@ -349,7 +349,7 @@ class MainWindow(DatasetActions, QMainWindow):
         self.project.warnings.clear()
         note = f"  ({image.note})" if getattr(image, "note", "") else ""
         self.statusBar().showMessage(
-            f"{path.name}  {image.width} x {image.height}{note}" +
+            f"{display_name(path)}  {image.width} x {image.height}{note}" +
             ("" if self.segmenter or self.model_loading else "  (no model: annotations only)"),
             5000 if not note else 15000)
 
@@ -505,6 +505,8 @@ class MainWindow(DatasetActions, QMainWindow):
     # -- editor events -------------------------------------------------------------------
     def editor_changed(self, what: EditorEvent) -> None:
         editor = self.editor
+        if what == "document":
+            self.video.documents_changed()
         if what == "prompt":
             self.canvas.set_prompt(editor.prompt)
             if editor.prompt.is_empty:

@@ -12,17 +12,24 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSlider, QToolBar
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QToolBar, QWidget
 
 from ..app.autosave import Autosaver
 from ..app.editor import Editor
 from ..app.project import Project
-from ..app.video_tracks import cmd_delete_track, cmd_relabel_track, cmd_track, track_frames
+from ..app.video_tracks import (
+    cmd_delete_track,
+    cmd_relabel_track,
+    cmd_track,
+    track_frames,
+    track_spans,
+)
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import load_image
 from ..video.follow import Direction, StopRules, follow_mask
 from ..video.frames import FrameSource, open_frames, parse_frame_key
+from .video_timeline import TrackTimeline
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -40,12 +47,25 @@ class VideoMode:
         self.video: Path | None = None
         self.bar = QToolBar("Frames", window)
         self.bar.setObjectName("frames")
-        self.slider = QSlider(Qt.Orientation.Horizontal, self.bar)
+        box = QWidget(self.bar)
+        grid = QGridLayout(box)
+        grid.setContentsMargins(4, 0, 4, 0)
+        grid.setVerticalSpacing(1)
+        self.slider = QSlider(Qt.Orientation.Horizontal, box)
         self.slider.setMinimumWidth(300)
-        self.position = QLabel("", self.bar)
+        self.position = QLabel("", box)
         self.position.setMinimumWidth(190)
-        self.bar.addWidget(self.slider)
-        self.bar.addWidget(self.position)
+        self.timeline = TrackTimeline(box)
+        grid.addWidget(self.slider, 0, 0)
+        grid.addWidget(self.position, 0, 1)
+        grid.addWidget(self.timeline, 1, 0)
+        grid.setColumnStretch(0, 1)
+        self.bar.addWidget(box)
+        self.timeline.frameClicked.connect(lambda f: self.window.show_image(f))
+        self._refresh = QTimer(window)  # the timeline is redrawn once after a burst of edits
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(150)
+        self._refresh.timeout.connect(self.refresh_timeline)
         window.addToolBar(Qt.ToolBarArea.BottomToolBarArea, self.bar)
         self.bar.hide()
         self.slider.valueChanged.connect(self._slid)
@@ -87,6 +107,7 @@ class VideoMode:
         self.slider.setValue(0)
         self.slider.blockSignals(False)
         self.bar.show()
+        self.refresh_timeline()
         w.show_image(0)
         return True
 
@@ -120,6 +141,22 @@ class VideoMode:
         self.slider.blockSignals(False)
         self.position.setText(f"  frame {index} / {len(self.frames) - 1}   "
                               f"{_clock(self.frames.time_of(index))}")
+        self.timeline.set_current(index)
+
+    def documents_changed(self) -> None:
+        """A frame's instances changed (an edit, a track, an undo): redraw the timeline soon."""
+        if self.active:
+            self._refresh.start()
+
+    def refresh_timeline(self) -> None:
+        w = self.window
+        if not self.active or self.frames is None or self.video is None or w.project is None:
+            return
+        spans = track_spans(w.project, self.video, (self.frames.width, self.frames.height))
+        labels = w.project.labels
+        self.timeline.set_tracks(len(self.frames), {
+            track: (labels.get(label).colour if label in labels else (160, 160, 160), frames)
+            for track, (label, frames) in spans.items()})
 
     # -- tracking ----------------------------------------------------------------------
     def track(self, direction: Direction) -> None:

@@ -37,6 +37,12 @@ def frame_key(video: Path, frame: int) -> Path:
     return video.with_name(f"{video.name}{FRAME_MARK}{frame:06d}")
 
 
+def display_name(path: Path) -> str:
+    """What the user sees for an image: its file name, or "clip.mp4, frame 12"."""
+    frame = parse_frame_key(path)
+    return path.name if frame is None else f"{frame[0].name}, frame {frame[1]}"
+
+
 def parse_frame_key(path: Path) -> tuple[Path, int] | None:
     """(the clip, the frame) for a :func:`frame_key`; None for any other path."""
     name, mark, number = path.name.rpartition(FRAME_MARK)

@@ -155,3 +155,28 @@ def test_a_whole_track_relabelled_deleted_and_visited(qtbot, window):
     window.select_instance(window.editor.doc.instances[0].id)
     _key(window, Qt.Key.Key_Home)  # and its first frame
     qtbot.waitUntil(lambda: window.editor.doc.frame == 0, timeout=10000)
+
+
+def test_the_timeline_shows_each_track_and_a_click_on_it_goes_there(qtbot, window):
+    from PySide6.QtCore import QPoint
+    assert window.video.timeline.tracks == {}
+    x, y = CLIP.centre(0)
+    click_image(window, int(x), int(y))
+    wait_prediction(qtbot, window)
+    window.editor.set_label("disc")
+    _key(window, Qt.Key.Key_Return)
+    _track_key(qtbot, window)
+    qtbot.waitUntil(lambda: 1 in window.video.timeline.tracks, timeout=5000)
+    colour, frames = window.video.timeline.tracks[1]
+    assert frames == list(range(CLIP.frames))
+    assert colour == window.project.labels.get("disc").colour
+    timeline = window.video.timeline
+    x5 = round(timeline._x(5))
+    QTest.mouseClick(timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(x5, 3))
+    qtbot.waitUntil(lambda: window.editor.doc is not None and window.editor.doc.frame == 5,
+                    timeout=10000)
+    assert timeline.current == 5
+    window.select_instance(window.editor.doc.instances[0].id)
+    window.video.delete_track()
+    qtbot.waitUntil(lambda: window.video.timeline.tracks == {}, timeout=5000)
