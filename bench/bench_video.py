@@ -7,8 +7,13 @@
 2. Tracking by re-prompting through the same clip with the colour fake: per-frame cost split
    into reading, encoding and decoding (the fake's encoder is cheap; on a real pack the
    encoder dominates: see docs/variants.md for its time per frame).
+3. With ``--twin DIR`` (a full-size twin pack, bench/bench_variants.py makes one) and
+   ``--variant``: ``--twin-frames`` frames of the 1080p clip encoded, then each tracking step
+   without the encoder (the prompt from the previous mask, the decoder, the mask at full
+   size): the cost of tracking once the frames are encoded (the encoder amortised over
+   prefetch or an earlier pass).
 
-    python bench/bench_video.py [--frames 600]
+    python bench/bench_video.py [--frames 600] [--twin /tmp/variants/model --variant int8]
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ def rss_mb() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=600)
+    parser.add_argument("--twin", type=Path, help="a full-size twin pack (measured: part 3)")
+    parser.add_argument("--variant", default="int8")
+    parser.add_argument("--twin-frames", type=int, default=5)
     args = parser.parse_args()
     work = Path(tempfile.gettempdir()) / "sam3-canvas-bench-video"
     clip = Clip(width=1920, height=1080, frames=args.frames, radius=90, start=(200.0, 540.0),
@@ -105,6 +113,28 @@ def main() -> int:
     results["track_encode_ms_median"] = statistics.median(encodes)
     results["track_rest_ms_per_frame"] = results["track_ms_per_frame"] - statistics.mean(encodes)
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.twin is not None:
+        # Random weights give meaningless masks (the stop rules end a track at once), so the
+        # per-frame work of a track is timed step by step on real prompts: the prompt from
+        # the previous frame's true mask, the decoder, the chosen mask at full size.
+        from sam3_canvas.video.follow import prompt_from_mask
+        twin = Segmenter.from_dir(args.twin, variant=args.variant)
+        source = open_frames(video)
+        encodes, steps = [], []
+        encoded = []
+        for index in range(args.twin_frames):
+            t0 = time.perf_counter()
+            encoded.append(twin.encode(source.frame(index)))
+            encodes.append((time.perf_counter() - t0) * 1000)
+        for index in range(1, args.twin_frames):
+            t0 = time.perf_counter()
+            prompt = prompt_from_mask(clip.mask(index - 1))
+            prediction = twin.predict(encoded[index], prompt)
+            prediction.mask(prediction.best_index)
+            steps.append((time.perf_counter() - t0) * 1000)
+        results[f"twin_{args.variant}_encode_ms_per_frame"] = statistics.median(encodes)
+        results[f"twin_{args.variant}_track_step_ms_per_frame"] = statistics.median(steps)
+        results["twin_frames"] = args.twin_frames
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "video.json").write_text(json.dumps(results, indent=2))
