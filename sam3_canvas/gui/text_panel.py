@@ -166,6 +166,7 @@ class TextController(QObject):
         self.panel.status.setText(f"looking for {', '.join(names) or 'the exemplars'}…")
         settings = self.window.settings
         provider = settings.provider
+        read = self.window.worker.reader  # a photo's file, or a clip's frame
 
         def work(task):
             with self._loading:
@@ -179,7 +180,7 @@ class TextController(QObject):
                     self.segmenter_folder = folder
                 segmenter = self.segmenter
             task.check()
-            return segmenter.detect(image, names, exemplars)
+            return segmenter.detect(read(image), names, exemplars)
 
         def done(result, error):
             if result is None:

@@ -180,3 +180,23 @@ def test_the_timeline_shows_each_track_and_a_click_on_it_goes_there(qtbot, windo
     window.select_instance(window.editor.doc.instances[0].id)
     window.video.delete_track()
     qtbot.waitUntil(lambda: window.video.timeline.tracks == {}, timeout=5000)
+
+
+def test_find_by_name_on_a_frame(qtbot, tmp_path, monkeypatch):
+    """The text path reads the frame through the clip, not as a file."""
+    from sam3_canvas.testing.fake_text_models import write_text_pack
+    make, stop = window_factory(qtbot, tmp_path, monkeypatch)
+    try:
+        video = CLIP.write_video(tmp_path / "clips" / "disc.avi")
+        window = make(write_colour_pack(tmp_path / "colour"),
+                      text_model_dir=str(write_text_pack(tmp_path / "text", "A2")))
+        open_and_wait(qtbot, window, video)
+        window.text.entry.setText("person")
+        QTest.keyClick(window.text.entry, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: window.text_controller.result is not None, timeout=30000)
+        assert window.text.results.count() >= 1
+        window.text.accept_all.click()
+        qtbot.waitUntil(lambda: len(window.editor.doc.instances) >= 1, timeout=10000)
+        assert window.editor.doc.frame == 0
+    finally:
+        stop()
