@@ -90,9 +90,10 @@ def make_crowded(folder: Path, count: int = 200) -> Path:
 
 
 def main() -> int:
-    from PySide6.QtCore import QEventLoop, QPointF, QSettings, Qt, QTimer
+    from PySide6.QtCore import QPointF, QSettings, Qt
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
+    from qt_loop import GapMonitor, settle, spin  # bench/, beside this script
 
     from sam3_canvas.app.settings import Settings
     from sam3_canvas.gui.main_window import MainWindow
@@ -103,26 +104,6 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     work = Path(tempfile.mkdtemp())
     results: dict = {"platform": app.platformName()}
-
-    def spin(condition, timeout=120.0):
-        if condition():
-            return
-        deadline = time.perf_counter() + timeout
-        loop = QEventLoop()
-        check = QTimer()
-        check.setInterval(1)
-        check.timeout.connect(lambda: (condition() or time.perf_counter() > deadline)
-                              and loop.quit())
-        check.start()
-        loop.exec()
-        check.stop()
-        if not condition():
-            raise TimeoutError
-
-    def settle(seconds):
-        loop = QEventLoop()
-        QTimer.singleShot(int(seconds * 1000), loop.quit)
-        loop.exec()
 
     def new_window(model_dir: Path | None) -> MainWindow:
         qsettings = QSettings(str(work / f"s{time.time_ns()}.ini"), QSettings.Format.IniFormat)
@@ -153,19 +134,8 @@ def main() -> int:
     pack = write_tracker_pack(work / "fake")
     window = new_window(pack)
     spin(lambda: window.segmenter is not None)
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick():
-        now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000.0)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(1)
-    timer.timeout.connect(tick)
-    last[0] = time.perf_counter()
-    timer.start()
+    monitor = GapMonitor()
+    monitor.start()
     t0 = time.perf_counter()
     window.open_path(crowd / "crowd.jpg")
     spin(lambda: window.photo is not None and len(window.canvas.instance_items) == 200)
@@ -177,7 +147,8 @@ def main() -> int:
         spin(lambda: not window.overlays.building)
         zooms.append(time.perf_counter() - t1)
     settle(0.3)
-    timer.stop()
+    monitor.stop()
+    gaps = monitor.gaps
     results["crowd_gui_gap_max_ms"] = max(gaps)
     results["crowd_gui_gap_p99_ms"] = statistics.quantiles(gaps, n=100)[98]
     results["crowd_gaps_over_50ms"] = sum(g > 50 for g in gaps)

@@ -30,8 +30,9 @@ DATA = ROOT.parent / "shared" / "data" / "grabcut" / "images"
 
 
 def main() -> int:
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
+    from qt_loop import GapMonitor, settle, spin  # bench/, beside this script
 
     from sam3_canvas.app.settings import Settings
     from sam3_canvas.gui import canvas as canvas_module
@@ -61,42 +62,7 @@ def main() -> int:
     canvas_module.OverlayItem.paint = timed_paint
 
     app = QApplication.instance() or QApplication([])
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick():
-        now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000.0)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(1)
-    timer.timeout.connect(tick)
-
-    def spin(condition, timeout=60.0):
-        """Wait in a real event loop (idle in Qt, GIL released), as the app itself does; a
-        Python busy-loop around processEvents would starve the worker threads of the GIL."""
-        if condition():
-            return
-        deadline = time.perf_counter() + timeout
-        loop = QEventLoop()
-        check = QTimer()
-        check.setInterval(1)
-
-        def poll():
-            if condition() or time.perf_counter() > deadline:
-                loop.quit()
-        check.timeout.connect(poll)
-        check.start()
-        loop.exec()
-        check.stop()
-        if not condition():
-            raise TimeoutError
-
-    def settle(seconds):
-        loop = QEventLoop()
-        QTimer.singleShot(int(seconds * 1000), loop.quit)
-        loop.exec()
+    monitor = GapMonitor()
 
     qsettings = QSettings(str(work / "s.ini"), QSettings.Format.IniFormat)
     t_start = time.perf_counter()
@@ -106,8 +72,7 @@ def main() -> int:
     window.show()
     app.processEvents()
     startup_ms = (time.perf_counter() - t_start) * 1000  # window built and shown (model loading)
-    last[0] = time.perf_counter()
-    timer.start()  # from here on: the model loads, the photo opens and encodes, the user works
+    monitor.start()  # from here on: the model loads, the photo opens and encodes, the user works
     window.open_path(folder / sources[0])
     t_open = time.perf_counter()
     spin(lambda: window.photo is not None)
@@ -142,7 +107,8 @@ def main() -> int:
         settle(0.3)
     spin(lambda: not window.worker.busy, timeout=120)
     settle(0.5)
-    timer.stop()
+    monitor.stop()
+    gaps = monitor.gaps
     window.close()
     for c in clicks:  # after the measurement: a full-size mask costs the GUI thread
         prediction = c.pop("prediction")

@@ -84,20 +84,18 @@ class Project:
     def frame_document(self, video: Path, frame: int, size: tuple[int, int]) -> Document:
         """Frame ``frame`` of the clip ``video`` (in this folder): from memory, its file, or
         new; an unreadable file raises :class:`DocumentError` and stays as it is."""
-        key = frame_key(video, frame).name  # the same key as document() gives the frame
-        cached = self._documents.get(key)
-        if cached is not None:
-            return cached
-        path = self.frame_annotation_path(video, frame)
-        doc = Document.load(path) if path.is_file() else \
-            Document(video.name, size[0], size[1], frame=frame)
-        self._documents[key] = doc
-        return doc
+        return self.document(frame_key(video, frame), size)
 
     def open_frame_documents(self, video: Path) -> list[Document]:
         """The clip's frame documents held in memory (some may not be saved yet)."""
         return [d for d in self._documents.values()
                 if d.frame is not None and d.image_file == video.name]
+
+    def known_frames(self, video: Path) -> list[int]:
+        """Frames of ``video`` with a document on disk or in memory (maybe not saved yet)."""
+        frames = set(self.annotated_frames(video))
+        frames |= {d.frame for d in self.open_frame_documents(video) if d.frame is not None}
+        return sorted(frames)
 
     def annotated_frames(self, video: Path) -> list[int]:
         """The frames of ``video`` that have an annotation file, in order."""

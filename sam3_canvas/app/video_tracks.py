@@ -29,9 +29,7 @@ if TYPE_CHECKING:
 def next_track_id(project: Project, video: Path, size: tuple[int, int]) -> int:
     """One more than the largest track id on any annotated (or open) frame of the clip."""
     largest = 0
-    frames = set(project.annotated_frames(video))
-    frames |= {d.frame for d in project.open_frame_documents(video) if d.frame is not None}
-    for frame in frames:
+    for frame in project.known_frames(video):
         doc = project.frame_document(video, frame, size)
         largest = max([largest] + [i.track_id or 0 for i in doc.instances])
     return largest + 1
@@ -63,9 +61,7 @@ def plan_track(project: Project, video: Path, size: tuple[int, int],
                                             score=result.iou, source=source,
                                             track_id=track_id))
         reached.add(result.frame)
-    known = set(project.annotated_frames(video)) | {
-        d.frame for d in project.open_frame_documents(video) if d.frame is not None}
-    for frame in sorted(known - reached - {start}):
+    for frame in sorted(set(project.known_frames(video)) - reached - {start}):
         if (direction in ("forward", "both") and frame > start) or \
                 (direction in ("backward", "both") and frame < start):
             doc, instances = instances_of(frame)
@@ -137,9 +133,7 @@ def cmd_track(editor: Editor, video: Path, size: tuple[int, int], start: int,
 def track_frames(project: Project, video: Path, size: tuple[int, int],
                  track_id: int) -> list[int]:
     """The frames that have an instance of track ``track_id``, in order."""
-    frames = set(project.annotated_frames(video))
-    frames |= {d.frame for d in project.open_frame_documents(video) if d.frame is not None}
-    return [f for f in sorted(frames)
+    return [f for f in project.known_frames(video)
             if any(i.track_id == track_id
                    for i in project.frame_document(video, f, size).instances)]
 
@@ -201,10 +195,8 @@ def write_detected_tracks(project: Project, video: Path, size: tuple[int, int],
 def track_spans(project: Project, video: Path,
                 size: tuple[int, int]) -> dict[int, tuple[str, list[int]]]:
     """Every track of the clip: its label and the frames it has (for the timeline)."""
-    frames = set(project.annotated_frames(video))
-    frames |= {d.frame for d in project.open_frame_documents(video) if d.frame is not None}
     spans: dict[int, tuple[str, list[int]]] = {}
-    for frame in sorted(frames):
+    for frame in project.known_frames(video):
         for inst in project.frame_document(video, frame, size).instances:
             if inst.track_id is not None:
                 spans.setdefault(inst.track_id, (inst.label, []))[1].append(frame)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox
 
-from ..app.autosave import Autosaver
 from ..app.editor import Editor, EditorEvent
 from ..app.project import Project
 from ..app.settings import Settings
@@ -21,29 +20,31 @@ from ..document.labels import LabelSet
 from ..engine.errors import Sam3CanvasError
 from ..engine.prompts import Prompt
 from ..models.store import ModelStore, open_segmenter
-from ..video.frames import VIDEO_SUFFIXES, display_name, is_video_file
+from ..video.frames import display_name
 from .bridge import WorkerBridge, candidate_overlay
 from .candidates_panel import CandidatesPanel
 from .canvas import CanvasView
 from .dataset_actions import DatasetActions
+from .file_actions import FileActions
 from .inbox import Inbox
 from .instance_overlays import InstanceOverlays
+from .label_actions import LabelActions
 from .mask_tools import MaskTools
-from .menus import build_menus, shortcut_rows
+from .menus import build_menus
 from .panels import FilesPanel, InstancesPanel, LabelsPanel
 from .settings_dialog import SettingsDialog, load_settings, save_settings
 from .tasks import TaskRunner
 from .text_panel import TextController, TextPanel
 from .undo import UndoHistory
 from .video_mode import VideoMode
+from .view_actions import ViewActions
 
 #: settings that change which model runs, or how: changing one reloads the model
 MODEL_FIELDS = {"model", "variant", "model_dir", "provider", "cache_mb", "disk_cache",
                 "disk_cache_mb"}
-RECENT_KEPT = 8  # folders in File > Recent folders
 
 
-class MainWindow(DatasetActions, QMainWindow):
+class MainWindow(FileActions, LabelActions, ViewActions, DatasetActions, QMainWindow):
     def __init__(self, settings: Settings | None = None, qsettings: QSettings | None = None,
                  store: ModelStore | None = None):
         super().__init__()
@@ -221,61 +222,6 @@ class MainWindow(DatasetActions, QMainWindow):
         save_settings(self.qsettings, self.saved_settings)
 
     # -- folder and images ------------------------------------------------------------------
-    def open_path(self, path: str | Path) -> None:
-        if is_video_file(path) and Path(path).is_file():
-            self.video.open(Path(path))
-            return
-        try:
-            project, index = Project.open(path)
-        except (FileNotFoundError, OSError) as exc:
-            self.tell("Cannot open", str(exc))
-            return
-        if not project.images:
-            self.tell("No images", f"{project.folder} holds no images.", warning=False)
-            return
-        self.close_folder()
-        self.project = project
-        self.editor = editor = Editor(project)
-        editor.model_name = self.settings.describe_model()
-        editor.take_free_pixels = self.settings.take_free_pixels
-        editor.saver = Autosaver(project, lambda name, error: self.inbox.post(
-            self._saved, editor, name, error))
-        self.editor.subscribe(self.editor_changed)
-        self.files.show_files(project.images, set())
-        self._read_annotated(project)
-        self.show_labels()
-        for warning in project.warnings:
-            self.tell("Annotations", warning)
-        project.warnings.clear()
-        self.setWindowTitle(f"sam3-canvas — {project.folder}")
-        self._remember_folder(project.folder)
-        self.canvas.set_empty_hint("")
-        self.show_image(index)
-
-    def _read_annotated(self, project: Project) -> None:
-        """Which images have annotations, read on a task (a folder of 10,000 images opens at
-        once; the ✓ marks follow)."""
-        images = list(project.images)
-
-        def work(task):
-            found = set()
-            for n, image in enumerate(images):
-                if n % 256 == 0:
-                    task.check()
-                if project.has_annotations(image):
-                    found.add(image.name)
-            return found
-
-        def done(found, error):
-            if found is None or self.project is not project:
-                return
-            opened = project.open_documents()  # changed since: what is in memory counts
-            self.files.add_annotated({n for n in found if n not in opened} |
-                                     {p.name for p in images if p.name in opened and
-                                      project.has_annotations(p)})
-
-        self.tasks.start("annotated", work, done)
-
     def _saved(self, editor: Editor, name: str, error: str | None) -> None:
         if editor is self.editor:
             editor.saved(name, error)
@@ -586,80 +532,6 @@ class MainWindow(DatasetActions, QMainWindow):
             counts[inst.label] = counts.get(inst.label, 0) + 1
         self.labels.show_labels(self.project.labels, self.editor.label, counts)
 
-    # -- label classes of the whole folder ----------------------------------------------------
-    def ask_rename_label(self, name: str) -> None:
-        from PySide6.QtWidgets import QInputDialog
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Rename label")
-        dialog.setLabelText(f"New name for \"{name}\" (in every image of the folder; an "
-                            "existing name merges the two):")
-        dialog.setTextValue(name)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.textValueSelected.connect(
-            lambda new: new.strip() and new.strip() != name and self.change_labels(
-                "rename", name, new.strip()))
-        self.label_dialog = dialog
-        dialog.open()
-
-    def ask_recolour_label(self, name: str) -> None:
-        from PySide6.QtGui import QColor
-        from PySide6.QtWidgets import QColorDialog
-        dialog = QColorDialog(QColor(*self.project.labels.get(name).colour), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.colorSelected.connect(lambda c: self.change_labels(
-            "recolour", name, (c.red(), c.green(), c.blue())))
-        self.label_dialog = dialog
-        dialog.open()
-
-    def ask_delete_label(self, name: str) -> None:
-        from ..app.label_ops import count_label
-        count = count_label(self.project, name)
-        box = QMessageBox(QMessageBox.Icon.Question, "Delete label",
-                          f"\"{name}\" labels {count} instance(s) in this folder. What "
-                          "happens to them?", QMessageBox.StandardButton.Cancel, self)
-        delete = box.addButton("Delete them", QMessageBox.ButtonRole.DestructiveRole)
-        others = [n for n in self.project.labels.names if n != name]
-        relabel = box.addButton(f"Relabel them as \"{others[0]}\"",
-                                QMessageBox.ButtonRole.AcceptRole) if others else None
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def answered(button) -> None:
-            if button is delete:
-                self.change_labels("delete", name, None)
-            elif relabel is not None and button is relabel:
-                self.change_labels("delete", name, others[0])
-
-        box.buttonClicked.connect(answered)
-        self.label_box = box
-        box.open()
-
-    def change_labels(self, what: str, name: str, value) -> None:
-        """Rename, recolour or delete a label in every file of the folder; the image
-        histories are dropped after (they refer to instances as they were)."""
-        from ..app import label_ops
-        if self.project is None:
-            return
-        self.flush_saves()  # a pending autosave must not land after these writes
-        if what == "rename":
-            change = label_ops.rename_label(self.project, name, value)
-        elif what == "recolour":
-            change = label_ops.recolour_label(self.project, name, value)
-        else:
-            change = label_ops.delete_label(self.project, name, relabel_as=value)
-        if what != "recolour":
-            self.history.clear()
-            if self.editor is not None and self.editor.image is not None:
-                self.history.activate(self.editor.image.name)
-        if self.editor is not None and self.editor.label == name and what != "recolour":
-            self.editor.label = value if isinstance(value, str) else None
-        self.overlays.clear()
-        if self.editor is not None and self.editor.doc is not None:
-            self.editor_changed("image")  # the image's instances and panels, shown anew
-        self.statusBar().showMessage(
-            f"{what} {name}: {change.instances} instance(s) in {change.files} file(s)", 8000)
-        if change.problems:
-            self.tell("Labels", "\n".join(change.problems[:10]))
-
     def _label_chosen(self, name: str) -> None:
         if self.editor is not None:
             self.editor.set_label(name)
@@ -667,72 +539,6 @@ class MainWindow(DatasetActions, QMainWindow):
     def _relabel(self, instance_id: int) -> None:
         if self.editor is not None and self.editor.label:
             self.history.push(self.editor.cmd_relabel(instance_id, self.editor.label))
-
-    # -- files -----------------------------------------------------------------------------
-    def _start_folder(self) -> str:
-        """Where file dialogs start: the open folder, else the last one opened."""
-        if self.project is not None:
-            return str(self.project.folder)
-        recent = self.recent_folders()
-        return recent[0] if recent else ""
-
-    def recent_folders(self) -> list[str]:
-        value = self.qsettings.value("recent_folders", [])
-        if isinstance(value, str):  # QSettings gives a lone string for a one-item list
-            value = [value]
-        return [str(v) for v in (value or []) if v]
-
-    def _remember_folder(self, folder: Path) -> None:
-        recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
-        self.qsettings.setValue("recent_folders", recent[:RECENT_KEPT])
-
-    def fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.recent_folders():
-            act = self.recent_menu.addAction(folder)
-            act.triggered.connect(lambda _checked=False, f=folder: self.open_path(f))
-        if not self.recent_folders():
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-
-    def ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images",
-                                                  self._start_folder())
-        if folder:
-            self.open_path(folder)
-
-    def ask_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open an image", self._start_folder(),
-            "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
-        if path:
-            self.open_path(path)
-
-    def ask_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a video", self._start_folder(),
-            "Videos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES) + ");;All files (*)")
-        if path:
-            self.open_path(path)
-
-    def ask_classes(self) -> None:
-        if self.project is None:
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Classes file (one per line)",
-                                              self._start_folder(),
-                                              "Text (*.txt *.names);;All files (*)")
-        if path:
-            self.load_classes(path)
-
-    def load_classes(self, path: str | Path) -> None:
-        for name in LabelSet.from_classes_file(path).names:
-            self.project.labels.add(name)
-        try:
-            self.project.save_labels()
-        except Exception as exc:  # SaveError
-            self.statusBar().showMessage(str(exc), 15000)
-        if self.editor.label is None and len(self.project.labels):
-            self.editor.set_label(self.project.labels.names[0])
-        self.show_labels()
 
     def tell(self, title: str, text: str, warning: bool = True) -> None:
         """A message box that does not block (``open``, not ``exec``); what was told is kept
@@ -749,80 +555,6 @@ class MainWindow(DatasetActions, QMainWindow):
         box.destroyed.connect(lambda *_: self._boxes.pop(title, None))
         self._boxes[title] = box
         box.open()
-
-    # -- tools and view options -------------------------------------------------------------
-    def tool_changed(self, tool: str) -> None:
-        self.tool_actions[tool].setChecked(True)
-        hints = {"prompt": "click the object (shift: background), drag a box",
-                 "brush": "paint the selected instance or the candidate ([ ] size)",
-                 "eraser": "erase from the selected instance or the candidate ([ ] size)",
-                 "polygon": "click the vertices, double-click or Enter closes",
-                 "select": "click an instance to select it; drag its vertices"}
-        self.statusBar().showMessage(hints.get(tool, ""), 6000)
-
-    def _set_option(self, name: str, value) -> None:
-        setattr(self.settings, name, value)
-        self._save_settings({name})
-
-    def set_take_free_pixels(self, on: bool) -> None:
-        self._set_option("take_free_pixels", bool(on))
-        if self.editor is not None:
-            self.editor.take_free_pixels = bool(on)
-
-    def set_hide_all(self, on: bool) -> None:
-        self.hide_all = bool(on)
-        self.show_instances()
-
-    def set_outlines_only(self, on: bool) -> None:
-        self._set_option("outlines_only", bool(on))
-        self.show_instances()
-
-    def set_colour_by_instance(self, on: bool) -> None:
-        self._set_option("colour_by", "instance" if on else "label")
-        self.show_instances()
-
-    def set_opacity(self, value: int) -> None:
-        self._set_option("overlay_opacity", max(0, min(255, int(value))))
-        self.show_instances()
-
-    def set_hover_preview(self, on: bool) -> None:
-        self._set_option("hover_preview", bool(on))
-        self.canvas.hover_enabled = bool(on)
-
-    def show_shortcuts(self) -> None:
-        """Help > Keyboard shortcuts: every key and mouse action, in a table that scrolls
-        (it fits a 768 px high screen)."""
-        from PySide6.QtWidgets import (
-            QDialog,
-            QDialogButtonBox,
-            QTableWidget,
-            QTableWidgetItem,
-            QVBoxLayout,
-        )
-        rows = shortcut_rows(self)
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Keyboard shortcuts")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        layout = QVBoxLayout(dialog)
-        table = QTableWidget(len(rows), 2, dialog)
-        table.setHorizontalHeaderLabels(["keys and mouse", "what it does"])
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        for row, (keys, what) in enumerate(rows):
-            table.setItem(row, 0, QTableWidgetItem(keys))
-            table.setItem(row, 1, QTableWidgetItem(what))
-        table.resizeColumnToContents(0)
-        table.horizontalHeader().setStretchLastSection(True)
-        table.resizeRowsToContents()
-        layout.addWidget(table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
-        buttons.rejected.connect(dialog.close)
-        layout.addWidget(buttons)
-        dialog.resize(720, 560)
-        self.shortcuts_box = dialog
-        self.shortcuts_table = table
-        dialog.open()
 
     def _restore_geometry(self) -> None:
         geometry = self.qsettings.value("window/geometry")

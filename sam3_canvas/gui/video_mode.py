@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QToolBar, QWidget
 
-from ..app.autosave import Autosaver
-from ..app.editor import Editor
 from ..app.project import Project
 from ..app.video_tracks import (
     cmd_delete_track,
@@ -28,7 +26,7 @@ from ..app.video_tracks import (
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import load_image
 from ..video.follow import Direction, StopRules, follow_mask
-from ..video.frames import FrameSource, open_frames, parse_frame_key
+from ..video.frames import FrameSource, frame_key, open_frames, parse_frame_key
 from .video_timeline import TrackTimeline
 
 if TYPE_CHECKING:
@@ -90,18 +88,8 @@ class VideoMode:
         project = Project.for_video(path, len(frames), (frames.width, frames.height))
         self._photo_reader = w.worker.reader
         w.worker.reader = self.read
-        w.project = project
-        w.editor = editor = Editor(project)
-        editor.model_name = w.settings.describe_model()
-        editor.take_free_pixels = w.settings.take_free_pixels
-        editor.saver = Autosaver(project, lambda name, error: w.inbox.post(
-            w._saved, editor, name, error))
-        editor.subscribe(w.editor_changed)
-        w.files.show_files(project.images, set())
-        w.files.add_annotated({f"{path.name}#{f:06d}" for f in project.annotated_frames(path)})
-        w.show_labels()
-        w.setWindowTitle(f"sam3-canvas — {path}")
-        w.canvas.set_empty_hint("")
+        w.start_project(project, str(path))
+        w.files.add_annotated({frame_key(path, f).name for f in project.annotated_frames(path)})
         self.slider.blockSignals(True)
         self.slider.setRange(0, len(frames) - 1)
         self.slider.setValue(0)
@@ -202,7 +190,7 @@ class VideoMode:
             stops = [r for r in results if r.stopped]
             self.last_track = {"frames": kept, "stopped": [(r.frame, r.stopped) for r in stops]}
             w.history.push(command)
-            w.files.add_annotated({f"{video.name}#{f:06d}" for f in kept})
+            w.files.add_annotated({frame_key(video, f).name for f in kept})
             note = "; ".join(f"stopped at frame {r.frame}: {r.stopped}" for r in stops)
             w.statusBar().showMessage(f"tracked {len(kept)} frames{'; ' + note if note else ''}",
                                       15000)
