@@ -143,10 +143,10 @@ def build_menus(window: MainWindow) -> None:
             QKeySequence("Shift+T"))
     _action(w, video, "Track both ways", lambda: w.video.track("both"))
     video.addSeparator()
-    _action(w, video, "First frame of this track", lambda: w.video.go_to_track_end(False),
-            QKeySequence("Home"))
-    _action(w, video, "Last frame of this track", lambda: w.video.go_to_track_end(True),
-            QKeySequence("End"))
+    _action(w, video, "First frame (of the selected track, else of the clip)",
+            lambda: w.video.go_to_track_end(False), QKeySequence("Home"))
+    _action(w, video, "Last frame (of the selected track, else of the clip)",
+            lambda: w.video.go_to_track_end(True), QKeySequence("End"))
     _action(w, video, "Relabel this track (every frame)…", w.video.relabel_track)
     _action(w, video, "Delete this track (every frame)", w.video.delete_track)
     video.addSeparator()

@@ -198,7 +198,8 @@ class VideoMode:
         w.tasks.start("track", work, done)
 
     # -- whole tracks -------------------------------------------------------------------
-    def _selected_track(self) -> int | None:
+    def _selected_track(self, quiet: bool = False) -> int | None:
+        """The track of the selected instance; None (said unless ``quiet``) without one."""
         w = self.window
         if not self.active or w.editor is None or w.editor.doc is None:
             return None
@@ -207,8 +208,9 @@ class VideoMode:
             track = doc.get(w.selected_instance).track_id
             if track is not None:
                 return track
-        w.tell("Track", "Select an instance that is part of a track (tracked with T).",
-               warning=False)
+        if not quiet:
+            w.tell("Track", "Select an instance that is part of a track (tracked with T).",
+                   warning=False)
         return None
 
     def _size(self) -> tuple[int, int]:
@@ -238,12 +240,14 @@ class VideoMode:
         w.show_labels()
 
     def go_to_track_end(self, last: bool) -> None:
-        """The first (or last) frame of the selected instance's track."""
-        track = self._selected_track()
-        if track is None or self.video is None:
+        """Home / End: the first (or last) frame of the selected instance's track, or of the
+        clip when no tracked instance is selected."""
+        if not self.active or self.video is None or self.frames is None:
             return
         w = self.window
-        frames = track_frames(w.project, self.video, self._size(), track)
+        track = self._selected_track(quiet=True)
+        frames = list(range(len(self.frames))) if track is None else \
+            track_frames(w.project, self.video, self._size(), track)
         if frames:
             w.show_image(frames[-1] if last else frames[0])
 

@@ -200,3 +200,12 @@ def test_find_by_name_on_a_frame(qtbot, tmp_path, monkeypatch):
         assert window.editor.doc.frame == 0
     finally:
         stop()
+
+
+def test_home_and_end_without_a_track_go_to_the_clip_ends(qtbot, window):
+    window.select_instance(-1)
+    _key(window, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: window.editor.doc.frame == CLIP.frames - 1, timeout=10000)
+    _key(window, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: window.editor.doc.frame == 0, timeout=10000)
+    assert not window.messages  # nothing to say: there was nothing to select
