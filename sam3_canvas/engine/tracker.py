@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from .feeds import build_feed
 from .identity import model_identity
 from .layouts import ORT_DTYPES, TrackerLayout, specs, tracker_layout
+from .memory import POINTER_OUTPUT, MemoryGraphs, memory_paths
 from .sessions import SessionInfo, open_session, run_graph
 
 
@@ -19,6 +21,7 @@ class DecoderOutput:
     ious: np.ndarray  # (K,) predicted IoU per candidate
     logits: np.ndarray  # (K, h, w) float32 low-resolution mask logits
     object_logit: float
+    pointers: np.ndarray | None = None  # (K, C) object pointer per candidate (memory packs)
 
 
 class TrackerModel:
@@ -44,6 +47,28 @@ class TrackerModel:
                                  for name in self.layout.embedding_names}
         self._encoder_inputs = specs(self.encoder.get_inputs())
         self._decoder_inputs = specs(self.decoder.get_inputs())
+        self._provider_request = (provider, threads)
+        self.has_pointer = POINTER_OUTPUT in {o.name for o in self.decoder.get_outputs()}
+
+    @property
+    def memory_unavailable(self) -> str | None:
+        """Why this pack cannot track with memory (None: it can)."""
+        if memory_paths(self.decoder_path) is None:
+            return (f"the pack has no memory graphs beside {self.decoder_path.name} (make them "
+                    "with `python -m sam3_canvas.twins.video_export`)")
+        if not self.has_pointer:
+            return (f"{self.decoder_path.name} has no output '{POINTER_OUTPUT}' (export the "
+                    "decoder together with the memory graphs)")
+        return None
+
+    @cached_property
+    def memory(self) -> MemoryGraphs:
+        """The memory graphs, opened on first use; check :attr:`memory_unavailable` first."""
+        paths = memory_paths(self.decoder_path)
+        if paths is None or not self.has_pointer:
+            raise FileNotFoundError(self.memory_unavailable)
+        provider, threads = self._provider_request
+        return MemoryGraphs(paths, provider, threads)
 
     @property
     def provider(self) -> str:
@@ -68,7 +93,7 @@ class TrackerModel:
         return dict(zip(self.layout.embedding_names, outs))
 
     def decode(self, embeddings: dict[str, np.ndarray], points: np.ndarray, labels: np.ndarray,
-               boxes: np.ndarray) -> DecoderOutput:
+               boxes: np.ndarray, with_pointer: bool = False) -> DecoderOutput:
         layout = self.layout
         what = f"the prompt decoder ({self.decoder_path.name})"
         # embeddings are cast to what the decoder declares (a float16 encoder may sit beside a
@@ -76,7 +101,10 @@ class TrackerModel:
         feed = build_feed(self._decoder_inputs,
                           {**embeddings, "input_points": points, "input_labels": labels,
                            "input_boxes": boxes}, what)
-        ious, masks, objects = run_graph(self.decoder, list(layout.outputs), feed, what)
+        names = list(layout.outputs) + ([POINTER_OUTPUT] if with_pointer else [])
+        ious, masks, objects, *pointer = run_graph(self.decoder, names, feed, what)
         return DecoderOutput(ious=np.asarray(ious[0, 0], dtype=np.float64),
                              logits=np.asarray(masks[0, 0], dtype=np.float32),
-                             object_logit=float(np.asarray(objects).reshape(-1)[0]))
+                             object_logit=float(np.asarray(objects).reshape(-1)[0]),
+                             pointers=np.asarray(pointer[0][0, 0], np.float32) if pointer
+                             else None)

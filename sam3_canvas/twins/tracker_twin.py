@@ -87,9 +87,13 @@ class EncoderWrapper(nn.Module):
 
 
 class DecoderWrapper(nn.Module):
-    def __init__(self, model):
+    """The published decoder; with ``with_pointer`` (the video tracker's packs) it also returns
+    each candidate's object pointer, the token the memory path remembers a frame by."""
+
+    def __init__(self, model, with_pointer: bool = False):
         super().__init__()
         self.model = model
+        self.with_pointer = with_pointer
 
     def forward(self, emb0, emb1, emb2, input_points, input_labels, input_boxes):
         model = self.model
@@ -110,20 +114,27 @@ class DecoderWrapper(nn.Module):
         height, width = encoder.image_embedding_size
         dense = encoder.no_mask_embed.weight.reshape(1, -1, 1, 1).expand(batch, -1, height, width)
         positional = model.get_image_wide_positional_embeddings().repeat(batch, 1, 1, 1)
-        masks, ious, _, object_logits = model.mask_decoder(
+        masks, ious, tokens, object_logits = model.mask_decoder(
             image_embeddings=emb2, image_positional_embeddings=positional,
             sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
             multimask_output=True, high_resolution_features=[emb0, emb1])
-        return ious, masks, object_logits
+        if not self.with_pointer:
+            return ious, masks, object_logits
+        # as Sam3TrackerVideoModel._single_frame_forward, for each of the three candidates
+        pointers = model.object_pointer_proj(tokens)  # [b, n, 3, C]
+        appearing = (object_logits > 0).to(pointers.dtype)[..., None]  # [b, n, 1, 1]
+        pointers = appearing * pointers + (1 - appearing) * model.no_object_pointer
+        return ious, masks, object_logits, pointers
 
 
 def export_tracker(model, folder: str | Path, opset: int = 18,
-                   external_data: bool = False) -> tuple[Path, Path]:
+                   external_data: bool = False, with_pointer: bool = False) -> tuple[Path, Path]:
     """Write ``vision_encoder.onnx`` and ``prompt_encoder_mask_decoder.onnx`` into ``folder``.
 
     With ``external_data`` every graph keeps its weights in one sidecar, ``X.onnx_data``, as
     the onnx-community repo publishes them (needed above protobuf's 2 GB; the app loads both
-    forms by path)."""
+    forms by path). ``with_pointer`` (a ``Sam3TrackerVideoModel`` only) adds the decoder
+    output ``object_pointer`` [batch, objects, 3, C] that the memory path needs."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     encoder_path = folder / "vision_encoder.onnx"
@@ -131,7 +142,8 @@ def export_tracker(model, folder: str | Path, opset: int = 18,
     pixels = torch.zeros(1, 3, MODEL_SIZE, MODEL_SIZE)
     # wrappers in eval mode: torch.onnx.export restores each wrapper's mode afterwards, and a
     # wrapper left in training mode would switch the wrapped model (its dropout) on again
-    encoder, decoder = EncoderWrapper(model).eval(), DecoderWrapper(model).eval()
+    encoder = EncoderWrapper(model).eval()
+    decoder = DecoderWrapper(model, with_pointer).eval()
     with torch.no_grad():
         embeddings = model.get_image_embeddings(pixels)
         torch.onnx.export(
@@ -143,20 +155,20 @@ def export_tracker(model, folder: str | Path, opset: int = 18,
         points = torch.tensor([[[[500.0, 400.0], [200.0, 100.0]]]])
         labels = torch.tensor([[[1, 0]]], dtype=torch.int64)
         boxes = torch.tensor([[[100.0, 100.0, 700.0, 800.0]]])
+        outputs = ["iou_scores", "pred_masks", "object_score_logits"]
+        outputs += ["object_pointer"] if with_pointer else []
         torch.onnx.export(
             decoder, (*embeddings, points, labels, boxes), str(decoder_path),
             dynamo=False, opset_version=opset,
             input_names=[f"image_embeddings.{i}" for i in range(3)]
             + ["input_points", "input_labels", "input_boxes"],
-            output_names=["iou_scores", "pred_masks", "object_score_logits"],
+            output_names=outputs,
             dynamic_axes={
                 **{f"image_embeddings.{i}": {0: "batch"} for i in range(3)},
                 "input_points": {0: "batch", 1: "num_objects", 2: "num_points"},
                 "input_labels": {0: "batch", 1: "num_objects", 2: "num_points"},
                 "input_boxes": {0: "batch", 1: "num_boxes"},
-                "iou_scores": {0: "batch", 1: "num_objects"},
-                "pred_masks": {0: "batch", 1: "num_objects"},
-                "object_score_logits": {0: "batch", 1: "num_objects"},
+                **{name: {0: "batch", 1: "num_objects"} for name in outputs},
             })
         masks = decoder(*embeddings, points, labels, boxes)[1]
     # The TorchScript exporter leaves even fixed dims symbolic; the published graphs declare
@@ -164,18 +176,22 @@ def export_tracker(model, folder: str | Path, opset: int = 18,
     _declare_static_dims(encoder_path, {f"image_embeddings.{i}": tuple(e.shape[1:])
                                         for i, e in enumerate(embeddings)},
                          external_data=external_data)
-    _declare_static_dims(decoder_path, {"iou_scores": (masks.shape[2],),
-                                        "pred_masks": tuple(masks.shape[2:]),
-                                        "object_score_logits": (1,)}, leading=2,
-                         external_data=external_data)
+    static = {"iou_scores": (masks.shape[2],), "pred_masks": tuple(masks.shape[2:]),
+              "object_score_logits": (1,)}
+    if with_pointer:
+        static["object_pointer"] = (masks.shape[2], model.hidden_dim)
+    _declare_static_dims(decoder_path, static, leading=2, external_data=external_data)
     return encoder_path, decoder_path
 
 
 def _declare_static_dims(path: Path, shapes: dict[str, tuple[int, ...]],
-                         leading: int = 1, external_data: bool = False) -> None:
+                         leading: int = 1, external_data: bool = False,
+                         metadata: dict[str, str] | None = None) -> None:
     import onnx
 
     graph_model = onnx.load(str(path))
+    if metadata:
+        onnx.helper.set_model_props(graph_model, metadata)
     for output in graph_model.graph.output:
         if output.name in shapes:
             dims = output.type.tensor_type.shape.dim

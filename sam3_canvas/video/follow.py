@@ -1,9 +1,13 @@
-"""Follow an object through a clip by prompting each frame from the previous frame's mask.
+"""Follow an object through a clip, frame after frame, by one of two methods.
 
-This is the re-prompting path (no memory graphs): the next frame gets the previous mask's box,
-widened for motion, and the interior point farthest from its edge (where a click is surest to
-land on the object even if it moved a little). It stops by itself at the first frame where
-the object seems lost, and says why:
+* ``memory`` (packs with the memory graphs, ``sam3_canvas/video/memory.py``): SAM3's own video
+  tracking, each frame conditioned on the memories of earlier ones;
+* ``reprompt`` (every pack): the next frame gets the previous mask's box, widened for motion,
+  and the interior point farthest from its edge (where a click is surest to land on the object
+  even if it moved a little).
+
+``auto`` takes memory when the pack has it. Either way tracking stops by itself at the first
+frame where the object seems lost, and says why:
 
 * the object-presence probability falls below ``min_presence``;
 * the predicted IoU of the best candidate falls below ``min_iou``;
@@ -21,10 +25,13 @@ from typing import Literal
 
 import numpy as np
 
+from ..engine.errors import PromptError
 from ..engine.prompts import Prompt
 from .frames import FrameSource
 
 Direction = Literal["forward", "backward", "both"]
+Method = Literal["auto", "memory", "reprompt"]
+METHODS = ("auto", "memory", "reprompt")
 BOX_MARGIN = 0.1  # the previous box widened by this fraction of its size on each side
 
 
@@ -89,14 +96,31 @@ def _order(start: int, count: int, direction: Direction, max_frames: int | None)
     return runs[direction]
 
 
+def resolve_method(segmenter, method: Method) -> str:
+    """``memory`` or ``reprompt``; asking for memory on a pack without it is a user fault."""
+    if method not in METHODS:
+        raise PromptError(f"unknown tracking method {method!r} (choose {', '.join(METHODS)})")
+    missing = segmenter.model.memory_unavailable
+    if method == "memory" and missing:
+        raise PromptError(f"cannot track with memory: {missing}")
+    if method == "auto":
+        return "reprompt" if missing else "memory"
+    return method
+
+
 def follow(segmenter, frames: FrameSource, start: int, prompt: Prompt,
            direction: Direction = "forward", max_frames: int | None = None,
            rules: StopRules = StopRules(),
-           cancelled: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
+           cancelled: Callable[[], bool] | None = None,
+           method: Method = "auto") -> Iterator[FrameResult]:
     """Results frame by frame: ``start`` (from ``prompt``), then each following frame in
     ``direction`` until the clip ends, ``max_frames`` were done, the object is lost (a last
     result with ``stopped`` set) or ``cancelled()`` says so. With "both", forward first,
     then backward from ``start`` again."""
+    if resolve_method(segmenter, method) == "memory":
+        yield from _with_memory(segmenter, frames, start, direction, max_frames, rules,
+                                cancelled, prompt=prompt)
+        return
     first = _predict(segmenter, frames, start, prompt, rules=None)  # the user's own prompt
     yield first
     yield from _onward(segmenter, frames, first, direction, max_frames, rules, cancelled)
@@ -105,12 +129,47 @@ def follow(segmenter, frames: FrameSource, start: int, prompt: Prompt,
 def follow_mask(segmenter, frames: FrameSource, start: int, mask: np.ndarray,
                 direction: Direction = "forward", max_frames: int | None = None,
                 rules: StopRules = StopRules(),
-                cancelled: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
+                cancelled: Callable[[], bool] | None = None,
+                method: Method = "auto") -> Iterator[FrameResult]:
     """As :func:`follow`, from a mask the user already has on ``start`` (an accepted or
     hand-corrected instance): the frames after it only."""
-    first = FrameResult(frame=start, mask=np.asarray(mask, bool), iou=1.0, presence=1.0,
-                        prompt=Prompt())
+    mask = np.asarray(mask, bool)
+    if resolve_method(segmenter, method) == "memory":
+        yield from _with_memory(segmenter, frames, start, direction, max_frames, rules,
+                                cancelled, mask=mask)
+        return
+    first = FrameResult(frame=start, mask=mask, iou=1.0, presence=1.0, prompt=Prompt())
     yield from _onward(segmenter, frames, first, direction, max_frames, rules, cancelled)
+
+
+def _with_memory(segmenter, frames, start, direction, max_frames, rules, cancelled,
+                 prompt: Prompt | None = None,
+                 mask: np.ndarray | None = None) -> Iterator[FrameResult]:
+    from .memory import follow_with_memory
+
+    areas = {} if mask is None else {start: int(mask.sum())}
+    masks = {}
+
+    def judge(index: int, prediction) -> str | None:
+        best = prediction.best_index
+        masks[index] = prediction.mask(best)
+        areas[index] = int(masks[index].sum())
+        previous = areas.get(index + (1 if index < start else -1))
+        return rules.why(float(prediction.ious[best]), float(prediction.object_score),
+                         areas[index], previous)
+
+    runs = _order(start, len(frames), direction, max_frames)
+    for index, prediction, why in follow_with_memory(segmenter, frames, start, runs, prompt,
+                                                     mask, judge, cancelled):
+        best = prediction.best_index
+        mask_here = masks.get(index)
+        if mask_here is None:  # the prompted start frame: not judged
+            mask_here = prediction.mask(best)
+            areas[index] = int(mask_here.sum())
+        yield FrameResult(frame=index, mask=None if why else mask_here,
+                          iou=float(prediction.ious[best]),
+                          presence=float(prediction.object_score), prompt=prediction.prompt,
+                          stopped=why)
 
 
 def _onward(segmenter, frames, first: FrameResult, direction: Direction,
