@@ -37,6 +37,10 @@ def add_parser(sub, common) -> None:
     p.add_argument("--direction", choices=("forward", "backward", "both"), default="forward")
     p.add_argument("--max-frames", type=int, metavar="K",
                    help="at most K frames past the prompted one in each direction")
+    p.add_argument("--method", choices=("auto", "memory", "reprompt"), default="auto",
+                   help="memory: SAM3's video memory (packs with the memory graphs); "
+                        "reprompt: each frame prompted from the previous mask (every pack); "
+                        "auto (default): memory when the pack has it")
     p.add_argument("--min-iou", type=float, default=0.5,
                    help="stop where the predicted IoU falls below this (0.5)")
     p.add_argument("--min-presence", type=float, default=0.5,
@@ -54,7 +58,7 @@ def add_parser(sub, common) -> None:
 
 
 def run(args) -> int:
-    from ..video.follow import StopRules, follow
+    from ..video.follow import StopRules, follow, resolve_method
     from ..video.frames import open_frames
 
     points = tuple(args.point) + tuple(args.bg_point)
@@ -75,6 +79,7 @@ def run(args) -> int:
         raise PromptError(f"--frame {args.frame}: the clip has frames 0 to {len(frames) - 1}")
     segmenter = open_segmenter_from_args(args)
     warn_about_model(segmenter.model.fallback_reason)
+    method = resolve_method(segmenter, args.method)
     if args.output is not None:
         args.output.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
@@ -83,7 +88,7 @@ def run(args) -> int:
     rules = StopRules(min_iou=args.min_iou, min_presence=args.min_presence)
     with tqdm(unit="frame", file=sys.stderr, disable=None) as progress:
         for result in follow(segmenter, frames, args.frame, prompt, args.direction,
-                             args.max_frames, rules):
+                             args.max_frames, rules, method=method):
             entry = result.to_dict()
             entry["mask"] = None
             if result.mask is not None:
@@ -108,6 +113,7 @@ def run(args) -> int:
     if args.json:
         json.dump(json_safe({"video": str(args.video), "frames": len(frames),
                              "fps": frames.fps, "prompted_frame": args.frame,
+                             "method": method,
                              "track_id": track, "results": results}), sys.stdout, indent=2,
                              allow_nan=False)
         sys.stdout.write("\n")
@@ -115,7 +121,7 @@ def run(args) -> int:
         where = [str(args.output)] if args.output is not None else []
         if track is not None:
             where.append(f"track {track} ({args.label}) in {args.video.parent / '.sam3-canvas'}")
-        print(f"{args.video}: tracked {len(kept)} frames "
+        print(f"{args.video}: tracked {len(kept)} frames with {method} "
               f"({min(r['frame'] for r in kept)} to {max(r['frame'] for r in kept)}) into "
               f"{' and '.join(where)}")
         for stop in stops:

@@ -142,6 +142,19 @@ def build_menus(window: MainWindow) -> None:
     _action(w, video, "Track backward", lambda: w.video.track("backward"),
             QKeySequence("Shift+T"))
     _action(w, video, "Track both ways", lambda: w.video.track("both"))
+    methods = video.addMenu("Tracking method")
+    group = QActionGroup(w)
+    w.tracking_method_actions = {}
+    for method, text in (("auto", "Auto (memory when the model pack has it)"),
+                         ("memory", "Memory (SAM3's own video tracking)"),
+                         ("reprompt", "Re-prompt each frame from the previous mask")):
+        # toggled(checked) reaches both the action checked and the one unchecked
+        act = _action(w, methods, text,
+                      lambda checked, m=method: checked and w.video.set_method(m),
+                      checkable=True)
+        act.setChecked(method == w.video.method)
+        group.addAction(act)
+        w.tracking_method_actions[method] = act
     video.addSeparator()
     _action(w, video, "First frame (of the selected track, else of the clip)",
             lambda: w.video.go_to_track_end(False), QKeySequence("Home"))

@@ -23,9 +23,9 @@ from ..app.video_tracks import (
     track_frames,
     track_spans,
 )
-from ..engine.errors import Sam3CanvasError
+from ..engine.errors import PromptError, Sam3CanvasError
 from ..engine.images import load_image
-from ..video.follow import Direction, StopRules, follow_mask
+from ..video.follow import Direction, Method, StopRules, follow_mask, resolve_method
 from ..video.frames import FrameSource, frame_key, open_frames, parse_frame_key
 from .video_timeline import TrackTimeline
 
@@ -68,6 +68,7 @@ class VideoMode:
         self.bar.hide()
         self.slider.valueChanged.connect(self._slid)
         self.rules = StopRules()
+        self.method: Method = "auto"
         self._photo_reader = load_image  # the worker's reader for files, back after a clip
         self.last_track: dict | None = None  # what the last tracking run did, for the status
 
@@ -147,6 +148,12 @@ class VideoMode:
             for track, (label, frames) in spans.items()})
 
     # -- tracking ----------------------------------------------------------------------
+    def set_method(self, method: Method) -> None:
+        self.method = method
+        actions = getattr(self.window, "tracking_method_actions", {})
+        if method in actions:
+            actions[method].setChecked(True)
+
     def track(self, direction: Direction) -> None:
         w = self.window
         if not self.active or w.editor is None or w.editor.doc is None or self.frames is None:
@@ -164,19 +171,25 @@ class VideoMode:
             return
         if w.tasks.running("track"):
             return
+        try:
+            method = resolve_method(w.segmenter, self.method)
+        except PromptError as exc:
+            w.tell("Track", str(exc))
+            return
         start, mask = doc.frame, doc.get(instance_id).mask()
         assert start is not None
         frames, segmenter, rules, video = self.frames, w.segmenter, self.rules, self.video
         size = (frames.width, frames.height)
-        w.statusBar().showMessage(f"tracking {direction} from frame {start}…")
+        w.statusBar().showMessage(f"tracking {direction} from frame {start} ({method})…")
 
         def work(task):
             results = []
             for result in follow_mask(segmenter, frames, start, mask, direction, None, rules,
-                                      cancelled=task.cancelled.is_set):
+                                      cancelled=task.cancelled.is_set, method=method):
                 results.append(result)
                 task.post(w.statusBar().showMessage,
-                          f"tracking {direction} from frame {start}: frame {result.frame}…")
+                          f"tracking {direction} from frame {start} ({method}): "
+                          f"frame {result.frame}…")
             return results
 
         def done(results, error):
@@ -188,12 +201,13 @@ class VideoMode:
             command = cmd_track(w.editor, video, size, start, instance_id, results, direction)
             kept = [r.frame for r in results if r.mask is not None]
             stops = [r for r in results if r.stopped]
-            self.last_track = {"frames": kept, "stopped": [(r.frame, r.stopped) for r in stops]}
+            self.last_track = {"frames": kept, "stopped": [(r.frame, r.stopped) for r in stops],
+                               "method": method}
             w.history.push(command)
             w.files.add_annotated({frame_key(video, f).name for f in kept})
             note = "; ".join(f"stopped at frame {r.frame}: {r.stopped}" for r in stops)
-            w.statusBar().showMessage(f"tracked {len(kept)} frames{'; ' + note if note else ''}",
-                                      15000)
+            w.statusBar().showMessage(
+                f"tracked {len(kept)} frames with {method}{'; ' + note if note else ''}", 15000)
 
         w.tasks.start("track", work, done)
 

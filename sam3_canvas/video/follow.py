@@ -96,7 +96,7 @@ def _order(start: int, count: int, direction: Direction, max_frames: int | None)
     return runs[direction]
 
 
-def resolve_method(segmenter, method: Method) -> str:
+def resolve_method(segmenter, method: Method) -> Method:
     """``memory`` or ``reprompt``; asking for memory on a pack without it is a user fault."""
     if method not in METHODS:
         raise PromptError(f"unknown tracking method {method!r} (choose {', '.join(METHODS)})")

@@ -41,6 +41,7 @@ def test_track_follows_the_disc_and_stops_where_it_leaves(pack, video, tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["frames"] == CLIP.frames
+    assert report["method"] == "reprompt"  # auto, on a pack without the memory graphs
     kept = [r for r in report["results"] if r["mask"]]
     assert [r["frame"] for r in kept] == list(range(len(kept)))  # no gap from frame 0
     for r in kept:
@@ -113,6 +114,8 @@ def test_the_stop_rules():
 @pytest.mark.parametrize("args, message", [
     (["--point", "10,10", "--frame", "99"], "the clip has frames 0 to 39"),
     (["--bg-point", "10,10"], "give the object with --point or --box"),
+    (["--point", "60,120", "--method", "memory"],
+     "cannot track with memory: the pack has no memory graphs"),
 ])
 def test_bad_track_requests_are_one_line(pack, video, tmp_path, args, message):
     result = cli("track", "--video", video, *args, "--output", tmp_path / "o", "--model-dir",
@@ -183,3 +186,31 @@ def test_a_track_saved_in_the_annotations_and_tracked_again_from_a_corrected_fra
 def test_track_needs_somewhere_to_write(pack, video, tmp_path):
     result = cli("track", "--video", video, "--point", "60,120", "--model-dir", pack)
     assert result.returncode == 2 and "say where the track goes" in result.stderr
+
+
+def test_track_with_the_memory_graphs(tmp_path):
+    """The CLI on a pack with the memory graphs (the tiny video twin, random weights: the
+    masks are not the disc; parity with transformers is test_video_memory_parity.py)."""
+    pytest.importorskip("torch", reason="the export extra (torch) is not installed")
+    pytest.importorskip("transformers", reason="the export extra is not installed")
+    from sam3_canvas.twins.video_export import build_tiny_video_tracker, export_video_tracker
+
+    pack = tmp_path / "video_twin"
+    export_video_tracker(build_tiny_video_tracker(0), pack)
+    clip = Clip(frames=3, width=160, height=120, radius=14, start=(40.0, 60.0))
+    video = clip.write_frames(tmp_path / "frames")
+    out = tmp_path / "masks"
+    for method in ("memory", "reprompt"):
+        result = cli("track", "--video", video, "--point", "40,60", "--output", out / method,
+                     "--model-dir", pack, "--no-disk-cache", "--json", "--method", method,
+                     "--min-iou", "0", "--min-presence", "0")
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert report["method"] == method
+        assert [r["frame"] for r in report["results"]] == [0, 1, 2]
+        assert len(list((out / method).glob("*.png"))) == 3
+    # the same first frame (the same click), then two ways of following it
+    first = [np.asarray(Image.open(out / m / "000000.png")) for m in ("memory", "reprompt")]
+    np.testing.assert_array_equal(*first)
+    later = [np.asarray(Image.open(out / m / "000002.png")) for m in ("memory", "reprompt")]
+    assert (later[0] != later[1]).any()

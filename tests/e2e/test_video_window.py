@@ -56,7 +56,9 @@ def _go(qtbot, window, frame):
 def _track_key(qtbot, window, key=Qt.Key.Key_T):
     window.video.last_track = None
     _key(window, key)
-    qtbot.waitUntil(lambda: window.video.last_track is not None, timeout=60000)
+    qtbot.waitUntil(lambda: window.video.last_track is not None or bool(window.messages),
+                    timeout=60000)
+    assert window.video.last_track is not None, window.messages
 
 
 def test_open_click_track_correct_track_again_undo_export(qtbot, window, tmp_path):
@@ -209,3 +211,55 @@ def test_home_and_end_without_a_track_go_to_the_clip_ends(qtbot, window):
     _key(window, Qt.Key.Key_Home)
     qtbot.waitUntil(lambda: window.editor.doc.frame == 0, timeout=10000)
     assert not window.messages  # nothing to say: there was nothing to select
+
+
+def test_memory_tracking_on_a_pack_without_memory_graphs_says_what_to_do(qtbot, window):
+    x, y = CLIP.centre(0)
+    click_image(window, int(x), int(y))
+    wait_prediction(qtbot, window)
+    window.editor.set_label("disc")
+    _key(window, Qt.Key.Key_Return)
+    window.tracking_method_actions["memory"].trigger()
+    assert window.video.method == "memory"
+    _key(window, Qt.Key.Key_T)
+    assert window.messages and "cannot track with memory" in window.messages[-1][1]
+    assert "video_export" in window.messages[-1][1]
+    assert _track(window, 1) == []  # nothing was tracked
+    from PySide6.QtWidgets import QApplication, QMessageBox
+    for box in QApplication.topLevelWidgets():  # the user reads the message and presses OK
+        if isinstance(box, QMessageBox) and box.isVisible():
+            QTest.keyClick(box, Qt.Key.Key_Return)
+    window.messages.clear()
+    window.activateWindow()
+    window.tracking_method_actions["auto"].trigger()  # auto: re-prompting on this pack
+    _track_key(qtbot, window)
+    assert window.video.last_track["method"] == "reprompt"
+    assert window.video.last_track["frames"] == list(range(1, CLIP.frames))
+
+
+def test_tracking_with_the_memory_graphs(qtbot, tmp_path, monkeypatch):
+    """A pack with the memory graphs (the tiny video twin) tracks with memory by default."""
+    pytest.importorskip("torch", reason="the export extra (torch) is not installed")
+    pytest.importorskip("transformers", reason="the export extra is not installed")
+    from sam3_canvas.twins.video_export import build_tiny_video_tracker, export_video_tracker
+
+    pack = tmp_path / "video_twin"
+    export_video_tracker(build_tiny_video_tracker(0), pack)
+    clip = Clip(frames=4, width=160, height=120, radius=14, start=(40.0, 60.0), step=(6.0, 1.0))
+    make, stop = window_factory(qtbot, tmp_path, monkeypatch)
+    try:
+        window = make(pack)
+        open_and_wait(qtbot, window, clip.write_video(tmp_path / "clips" / "disc.avi"))
+        x, y = clip.centre(0)
+        click_image(window, int(x), int(y))
+        wait_prediction(qtbot, window)
+        window.editor.set_label("disc")
+        _key(window, Qt.Key.Key_Return)
+        _track_key(qtbot, window)
+        assert window.video.last_track["method"] == "memory"
+        assert window.video.last_track["frames"] == [1, 2, 3]
+        for frame in range(4):
+            ((_, track, _),) = _track(window, frame)
+            assert track == 1
+    finally:
+        stop()
