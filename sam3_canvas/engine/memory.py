@@ -109,7 +109,7 @@ class MemoryGraphs:
 
     def mask_pointer(self, embeddings: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
         """The object pointer [C] of a frame given as a mask at model size (0/1)."""
-        values = {name: embeddings[name] for name in
-                  ("image_embeddings.0", "image_embeddings.1", "image_embeddings.2")}
+        values = {name: value for name, value in embeddings.items()
+                  if name.startswith("image_embeddings.")}
         values["mask"] = np.asarray(mask, np.float32)[None, None]
         return self._run("mask_pointer", POINTER_OUTPUT, values)[0]

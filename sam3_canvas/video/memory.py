@@ -43,7 +43,7 @@ def to_bfloat16(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Remembered:
-    features: np.ndarray  # the frame's memory [mem_dim, h, w]
+    features: np.ndarray | None  # the frame's memory [mem_dim, h, w]; None once out of reach
     pointer: np.ndarray  # its object pointer [C]
 
 
@@ -61,6 +61,21 @@ class MemoryBank:
         features = self.graphs.encode(embedding, logits, object_logit, binarize=conditioning)
         store = self.conditioning if conditioning else self.tracked
         store[frame] = Remembered(to_bfloat16(features), np.asarray(pointer, np.float32))
+        if not conditioning:
+            self._forget(frame)
+
+    def _forget(self, frame: int) -> None:
+        """Drop the memories no later frame can attend to (1.3 MB a frame: a long clip would
+        fill the machine): only the last ``num_maskmem - 1`` frames of this run, and those as
+        near a conditioning frame (where a run the other way starts), are ever read again.
+        Pointers (1 KB) are kept."""
+        reach = self.graphs.settings.num_maskmem
+        for old in range(frame - 2 * reach, frame + 2 * reach + 1):
+            memory = self.tracked.get(old)
+            if memory is None or memory.features is None or abs(old - frame) < reach:
+                continue
+            if all(abs(old - t) >= reach for t in self.conditioning):
+                memory.features = None
 
     def _closest_conditioning(self, frame: int) -> tuple[dict, dict]:
         """``_select_closest_cond_frames``: (selected, the rest)."""
@@ -105,11 +120,16 @@ class MemoryBank:
                 distances.append(distance)
                 pointers.append(self.tracked[earlier].pointer)
         return {
-            "memories": np.stack([m.features for _, m in memories]),
+            "memories": np.stack([_kept(m) for _, m in memories]),
             "offsets": np.array([o for o, _ in memories], np.int64),
             "pointers": np.stack(pointers),
             "positions": np.array(distances, np.float32) / max(most - 1, 1),
         }
+
+
+def _kept(memory: Remembered) -> np.ndarray:
+    assert memory.features is not None, "a forgotten memory was chosen"
+    return memory.features
 
 
 def _no_prompt(segmenter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -196,3 +196,50 @@ def test_bfloat16_rounding_is_torchs():
     values = values.astype(np.float32)
     expected = torch.from_numpy(values).to(torch.bfloat16).float().numpy()
     np.testing.assert_array_equal(to_bfloat16(values), expected)
+
+
+def test_a_long_track_keeps_only_the_memories_it_can_still_use(twin):
+    """1.3 MB a frame at the real size: only frames near the current one or near a
+    conditioning frame keep theirs; every pointer is kept (1 KB)."""
+    from sam3_canvas.engine.memory import MemoryGraphs, memory_paths
+    from sam3_canvas.video.memory import MemoryBank
+
+    _, folder, _ = twin
+    graphs = MemoryGraphs(memory_paths(folder / "prompt_encoder_mask_decoder.onnx"))
+    reach = graphs.settings.num_maskmem  # 3 in the twin
+    bank = MemoryBank(graphs, num_frames=40)
+    rng = np.random.default_rng(0)
+    embedding = rng.normal(size=(1, 256, 72, 72)).astype(np.float32)
+    logits = rng.normal(size=(288, 288)).astype(np.float32)
+    pointer = np.zeros(256, np.float32)
+    bank.remember(20, embedding, logits, 1.0, pointer, conditioning=True)
+    for frame in range(21, 40):
+        bank.remember(frame, embedding, logits, 1.0, pointer, conditioning=False)
+        bank.inputs_for(frame + 1, reverse=False)  # never picks a forgotten one
+    kept = sorted(f for f, m in bank.tracked.items() if m.features is not None)
+    assert kept == [f for f in range(21, 40) if f - 20 < reach or 39 - f < reach]
+    assert sorted(bank.tracked) == list(range(21, 40))  # the pointers stay
+    for frame in range(19, 10, -1):  # then backward from the conditioning frame
+        inputs = bank.inputs_for(frame, reverse=True)
+        assert len(inputs["memories"]) == len(inputs["offsets"])
+        bank.remember(frame, embedding, logits, 1.0, pointer, conditioning=False)
+
+
+def test_export_from_a_saved_model_folder(tmp_path):
+    """``--from`` reads what ``from_pretrained`` reads (here a folder; facebook/sam3 on the
+    Hub), and writes every graph with its weights in a sidecar, as the real size needs."""
+    from sam3_canvas.engine.memory import MemoryGraphs, memory_paths
+    from sam3_canvas.twins.video_export import build_tiny_video_tracker, main
+
+    saved = tmp_path / "saved"
+    build_tiny_video_tracker(1).save_pretrained(saved)
+    out = tmp_path / "pack"
+    assert main([str(out), "--from", str(saved)]) == 0
+    names = {p.name for p in out.iterdir()}
+    for graph in ("vision_encoder", "prompt_encoder_mask_decoder", "memory_encoder",
+                  "memory_attention", "mask_pointer"):
+        assert {f"{graph}.onnx", f"{graph}.onnx_data"} <= names
+    segmenter = Segmenter.from_dir(out)
+    assert segmenter.model.memory_unavailable is None
+    graphs = MemoryGraphs(memory_paths(out / "prompt_encoder_mask_decoder.onnx"))
+    assert graphs.settings.num_maskmem == 3 and graphs.settings.max_object_pointers == 4
