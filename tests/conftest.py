@@ -8,6 +8,7 @@ environment a skipped test (or module) is reported as a failure, so CI can requi
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,35 @@ def segmenter(fake_pack, tmp_path):
 def photo() -> Path:
     """A non-square photo-like JPEG (481 x 321: the models enlarge it), tests/fixtures."""
     return fixture_path("objects/images/ring.jpg")
+
+
+# -- the CLI, in this process ---------------------------------------------------------------
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def last_error(self) -> str:
+        lines = [line for line in self.err.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+
+@pytest.fixture()
+def cli(capsys):
+    """Run ``sam3-canvas ARGS`` through the real entry point; a traceback fails the test."""
+
+    def run(*args) -> Run:
+        capsys.readouterr()
+        from sam3_canvas.cli import main as cli_main
+        try:
+            code = cli_main([str(a) for a in args])
+        except SystemExit as exc:  # argparse
+            code = exc.code
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err, captured.err
+        return Run(int(code or 0), captured.out, captured.err)
+
+    return run

@@ -29,8 +29,10 @@ ANNOTATIONS = "annotations.json"
 
 
 def _coco_source(inst: Instance) -> InstanceSource:
+    """What a COCO file said of the instance: imported from one, or masked from its box."""
     source = inst.source
-    return source if source.get("kind") == "import" and source.get("format") == "coco" else {}
+    return source if source.get("kind") in ("import", "boxes") and \
+        source.get("format") == "coco" else {}
 
 
 class _Ids:

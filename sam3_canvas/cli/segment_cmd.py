@@ -34,7 +34,8 @@ def add_parser(sub, common) -> None:
                     "candidate masks and the object presence, and write the chosen mask as a "
                     "PNG at the image's own size. Coordinates are in image pixels.")
     p.add_argument("--image", "-i", action="append", required=True, metavar="PATH",
-                   help="an image, or a folder of images (repeatable: a batch)")
+                   help="an image, or a folder of images (repeatable: a batch); with "
+                        "--boxes-from, the folder of the dataset's images")
     p.add_argument("--point", action="append", type=parse_pair, default=[], metavar="X,Y",
                    help="a point on the object (repeatable)")
     p.add_argument("--bg-point", action="append", type=parse_pair, default=[], metavar="X,Y",
@@ -50,7 +51,20 @@ def add_parser(sub, common) -> None:
                    help="mask file (one image; default mask.png) or folder (a batch; "
                         "default masks/)")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    boxes = p.add_argument_group("boxes to masks")
+    boxes.add_argument("--boxes-from", metavar="ANNOTATIONS",
+                       help="a COCO JSON file or a YOLO labels folder: every box becomes a box "
+                            "prompt and its best mask an instance with the box's class and id, "
+                            "saved as the app's annotations of the --image folder (local or a "
+                            "URL: s3://, gs://, az://, file://)")
+    boxes.add_argument("--out", help="with --boxes-from: write the annotation files here "
+                                     "instead of the folder's .sam3-canvas/")
+    boxes.add_argument("--overwrite", action="store_true",
+                       help="with --boxes-from: run again on images already done")
     add_model_options(p)
+    from ..annotations.formats import FORMATS
+    from .batch_options import add_batch_options
+    add_batch_options(p, list(FORMATS))
     p.set_defaults(run=run)
 
 
@@ -94,6 +108,11 @@ def _outputs(args, image: Path, batch: bool, indices: list[int]) -> dict[int, Pa
 
 
 def run(args) -> int:
+    if args.boxes_from:
+        return run_boxes(args)
+    if args.ray or args.export_format:
+        raise PromptError("--ray and --format are for --boxes-from (a dataset's boxes); "
+                          "clicks and a box run here")
     prompt = _prompt(args)
     images = _expand_images(args.image)
     batch = len(images) > 1 or any(Path(v).is_dir() for v in args.image)
@@ -128,6 +147,35 @@ def run(args) -> int:
         sys.stdout.write("\n")
     failures.summary(len(images))
     return 2 if failures else 0
+
+
+def run_boxes(args) -> int:
+    """Every box of a box dataset to a mask, as the app's annotations (batch, resumable)."""
+    from ..batch.boxes import read_boxes
+    from ..batch.jobs import BoxesJob, ModelSpec
+    from ..batch.plan import plan as plan_images
+    from .batch_options import check_export, finish, import_ray, run_batch
+    if args.point or args.bg_point or args.box or args.all_masks or args.mask_index is not None \
+            or args.output:
+        raise PromptError("--boxes-from takes its prompts from the dataset: leave out --point, "
+                          "--bg-point, --box, the mask choice and --output (--out names the "
+                          "annotation folder)")
+    boxes = read_boxes(args.boxes_from)
+    for problem in boxes.problems:
+        print(f"sam3-canvas: skipped: {problem}", file=sys.stderr)
+    plan = plan_images(args.image, args.out, boxes)
+    if not plan.tasks and not plan.problems:
+        raise SegmentCommandError(f"none of the images in {', '.join(args.image)} is listed in "
+                                  f"{args.boxes_from}")
+    check_export(args, plan)
+    if args.ray:
+        import_ray()
+    segmenter = open_segmenter_from_args(args)
+    warn_about_model(segmenter.model.fallback_reason)
+    job = BoxesJob(boxes.origin, args.overwrite)
+    model = ModelSpec(args.model, args.model_dir, args.variant, args.models_dir, args.provider)
+    report = run_batch(args, job, model, plan, segmenter, label_order=boxes.labels)
+    return finish(args, report, plan)
 
 
 def _segment_one(segmenter, path: Path, prompt: Prompt, args, batch: bool) -> dict:

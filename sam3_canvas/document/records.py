@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 #: how an instance was made
-SourceKind = Literal["prompt", "text", "detect", "import", "manual", "track"]
+SourceKind = Literal["prompt", "text", "detect", "import", "manual", "track", "boxes"]
 #: the hand tool a "manual" instance was drawn with
 ManualTool = Literal["brush", "polygon"]
 #: the dataset format an imported instance came from
@@ -43,6 +43,8 @@ class InstanceSource(TypedDict, total=False):
     classes: str | list[str]
     query: int
     threshold: float
+    # kind "boxes" (``segment --boxes-from``): a box of a box dataset as the prompt (``box``),
+    # with that dataset's identity of it as for an import (``format``, ``file``, ``id``...)
     # kind "import": the format and file it came from, and that format's own identity of it,
     # kept so that an export to the same format writes the same ids back
     format: ImportFormat
@@ -68,7 +70,15 @@ class DetectRun(TypedDict, total=False):
     nms: float
 
 
+class BoxesRun(TypedDict, total=False):
+    """The last ``sam3-canvas segment --boxes-from`` run on an image."""
+
+    file: str  # the COCO file or YOLO folder the boxes came from (its name)
+    boxes: int
+
+
 class DocumentMeta(TypedDict, total=False):
     """What ran on an image as a whole."""
 
     detect: DetectRun
+    boxes: BoxesRun

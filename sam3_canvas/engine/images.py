@@ -94,6 +94,43 @@ class LoadedImage:
     def name(self) -> str:
         return self.source.name if self.source is not None else "<array>"
 
+    def at_size(self, width: int, height: int) -> np.ndarray:
+        """The pixels stretched to a model's input size (what every encoder is fed)."""
+        from .preprocess import resize_rgb
+        return resize_rgb(self.rgb, width, height)
+
+    def sized(self, width: int, height: int) -> SizedImage:
+        """This image without its full pixels, already at a model's input size."""
+        return SizedImage(self.at_size(width, height), self.width, self.height, self.key,
+                          self.source, self.note)
+
+
+@dataclass(frozen=True, eq=False)
+class SizedImage:
+    """An image read and stretched to a model's input size, without its full pixels.
+
+    A batch job's reading task makes it so that the worker holding the model only runs the
+    model: a 12 MP photo is 36 MB of pixels, at 1008 x 1008 it is 3 MB. The encoders take it
+    wherever they take a :class:`LoadedImage`; the masks still come out at the full size.
+    """
+
+    model_rgb: np.ndarray  # (h, w, 3) uint8 at the model's input size
+    width: int
+    height: int
+    key: str
+    source: Path | None = None
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.source.name if self.source is not None else "<array>"
+
+    def at_size(self, width: int, height: int) -> np.ndarray:
+        if self.model_rgb.shape[:2] != (height, width):
+            raise ValueError(f"{self.name} was prepared at {self.model_rgb.shape[1]} x "
+                             f"{self.model_rgb.shape[0]}, the model takes {width} x {height}")
+        return self.model_rgb
+
 
 def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
@@ -130,6 +167,14 @@ def load_image(path: str | os.PathLike, max_pixels: int | None = None) -> Loaded
         raise ImageLoadError(f"{path}: is a folder, not an image") from None
     except OSError as exc:
         raise ImageLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return decode_image(data, path, max_pixels)
+
+
+def decode_image(data: bytes, path: str | os.PathLike, max_pixels: int | None = None
+                 ) -> LoadedImage:
+    """An image file's bytes (read from anywhere: a folder, ``s3://``...) into RGB, keyed by
+    their SHA-256; ``path`` names it in messages and in the result."""
+    path = Path(path)
     if not data:
         raise ImageLoadError(f"{path}: the file is empty")
     key = hashlib.sha256(data).hexdigest()

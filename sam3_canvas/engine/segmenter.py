@@ -17,7 +17,7 @@ import numpy as np
 from .cache import DEFAULT_DISK_CACHE_BYTES, EmbeddingCache
 from .errors import InferenceError
 from .identity import memo_path
-from .images import LoadedImage, image_from_array, load_image
+from .images import LoadedImage, SizedImage, image_from_array, load_image
 from .packfiles import find_tracker_files
 from .prediction import Prediction
 from .preprocess import pixel_values, prompt_arrays
@@ -31,7 +31,7 @@ DEFAULT_CACHE_BYTES = 1 << 30
 class EncodedImage:
     """An image with its embeddings, ready for prompts."""
 
-    image: LoadedImage
+    image: LoadedImage | SizedImage
     embeddings: dict[str, np.ndarray]
     timings: dict[str, float]  # read, preprocess, encode (ms); encode is 0 on a cache hit
     cache_hit: str | None = None  # "memory", "disk" or None
@@ -69,17 +69,23 @@ class Segmenter:
     def provider(self) -> str:
         return self.model.provider
 
-    def load(self, source: str | os.PathLike | np.ndarray | LoadedImage) -> LoadedImage:
-        if isinstance(source, LoadedImage):
+    def load(self, source: str | os.PathLike | np.ndarray | LoadedImage | SizedImage
+             ) -> LoadedImage | SizedImage:
+        if isinstance(source, (LoadedImage, SizedImage)):
             return source
         if isinstance(source, np.ndarray):
             return image_from_array(source, self.max_pixels)
         return load_image(Path(source), self.max_pixels)
 
-    def is_cached(self, image: LoadedImage) -> bool:
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(width, height) the encoder takes: a batch job's readers resize to it."""
+        return self.model.layout.model_size
+
+    def is_cached(self, image: LoadedImage | SizedImage) -> bool:
         return self.cache.contains(image.key, self.model.identity)
 
-    def encode(self, source: str | os.PathLike | np.ndarray | LoadedImage,
+    def encode(self, source: str | os.PathLike | np.ndarray | LoadedImage | SizedImage,
                run_options=None) -> EncodedImage:
         """Read (if needed) and encode an image, or take its embeddings from the caches."""
         start = time.perf_counter()
@@ -92,7 +98,8 @@ class Segmenter:
             return EncodedImage(image, cached, timings, cache_hit=where)
         width, height = self.model.layout.model_size
         t0 = time.perf_counter()
-        values = pixel_values(image.rgb, width, height, self.model.layout.float_dtype)
+        values = pixel_values(image.at_size(width, height), width, height,
+                              self.model.layout.float_dtype)
         t1 = time.perf_counter()
         embeddings = self.model.encode(values, run_options)
         t2 = time.perf_counter()

@@ -25,11 +25,10 @@ from .cache import EmbeddingCache
 from .errors import LayoutError, PromptError
 from .feeds import build_feed
 from .identity import memo_path, model_identity
-from .images import LoadedImage, image_from_array, load_image
+from .images import LoadedImage, SizedImage, image_from_array, load_image
 from .layouts import specs
 from .packfiles import find_text_files
 from .postprocess import mask_bbox, upsample_mask
-from .preprocess import resize_rgb
 from .sessions import open_session, run_graph
 from .text_layouts import LANGUAGE_LINKS, TextLayout, text_layout
 from .tokenizer import ClipTokenizer, Tokens, default_tokenizer
@@ -122,7 +121,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass(eq=False)
 class TextResult:
-    image: LoadedImage
+    image: LoadedImage | SizedImage
     classes: list[ClassResult]
     timings: dict = field(default_factory=dict)
 
@@ -186,9 +185,15 @@ class TextSegmenter:
             self.decoder_info.fallback_reason
 
     # -- image --------------------------------------------------------------------------
-    def encode_image(self, source) -> tuple[LoadedImage, dict[str, np.ndarray], dict]:
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(width, height) the image encoder takes: a batch job's readers resize to it."""
+        return self.layout.image_size
+
+    def encode_image(self, source) -> tuple[LoadedImage | SizedImage, dict[str, np.ndarray],
+                                            dict]:
         start = time.perf_counter()
-        image = source if isinstance(source, LoadedImage) else (
+        image = source if isinstance(source, (LoadedImage, SizedImage)) else (
             image_from_array(source, self.max_pixels) if isinstance(source, np.ndarray)
             else load_image(source, self.max_pixels))
         timings = {"read": (time.perf_counter() - start) * 1000.0}
@@ -199,7 +204,7 @@ class TextSegmenter:
             return image, cached, timings
         t0 = time.perf_counter()
         width, height = self.layout.image_size
-        resized = resize_rgb(image.rgb, width, height)
+        resized = image.at_size(width, height)
         if self.layout.image_dtype == np.uint8:
             pixels = np.ascontiguousarray(resized.transpose(2, 0, 1))
         else:  # older exports: normalised float NCHW
@@ -273,7 +278,7 @@ class TextSegmenter:
             results.append(result)
         return TextResult(image, results, timings)
 
-    def _boxes(self, exemplars, image: LoadedImage) -> dict[str, np.ndarray]:
+    def _boxes(self, exemplars, image: LoadedImage | SizedImage) -> dict[str, np.ndarray]:
         k = max(self.layout.box_capacity, 1)  # (not fed when the decoder takes no boxes)
         coords = np.zeros((k, 1, 4), np.float32)
         labels = np.ones((k, 1), np.int64)
@@ -288,7 +293,7 @@ class TextSegmenter:
             padding[0, i] = False
         return {"box_coords": coords, "box_labels": labels, "box_masks": padding}
 
-    def _read(self, label: str, outs: dict, image: LoadedImage) -> ClassResult:
+    def _read(self, label: str, outs: dict, image: LoadedImage | SizedImage) -> ClassResult:
         size = (image.width, image.height)
         if self.layout.name == "A":
             masks = outs["masks"][:, 0].astype(bool)

@@ -79,6 +79,15 @@ class ModelStore:
         return pack, folder
 
 
+def text_pack_folder(store: ModelStore, model: str | None, variant: str | None) -> Path:
+    """The folder of a catalogue text pack (downloaded if needed)."""
+    pack, folder = store.require(model or "sam3-text-int8", variant)
+    if pack.layout == "tracker":
+        raise ModelNotFoundError(f"{pack.name} is the click/box tracker; class names need "
+                                 "a text pack (sam3-canvas models list)")
+    return folder
+
+
 def open_segmenter(model: str | None = None, model_dir: str | os.PathLike | None = None,
                    variant: str | None = None, provider: str = "cpu",
                    cache_dir: str | os.PathLike | None = None, use_disk_cache: bool = True,

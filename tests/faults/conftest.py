@@ -26,8 +26,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sam3_canvas.cli import main as cli_main
-
 # the tests' log file stays out of the user's log folder
 os.environ.setdefault("SAM3_CANVAS_LOG_DIR", str(Path(__import__("tempfile").mkdtemp(
     prefix="sam3-canvas-test-logs-"))))
@@ -95,36 +93,7 @@ def pytest_sessionfinish(session, exitstatus):
     path.write_text(table, encoding="utf-8")
 
 
-# -- the CLI, in this process ---------------------------------------------------------------
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def last_error(self) -> str:
-        lines = [line for line in self.err.splitlines() if line.strip()]
-        return lines[-1] if lines else ""
-
-
-@pytest.fixture()
-def cli(capsys):
-    """Run ``sam3-canvas ARGS`` through the real entry point; a traceback fails the test."""
-
-    def run(*args) -> Run:
-        capsys.readouterr()
-        try:
-            code = cli_main([str(a) for a in args])
-        except SystemExit as exc:  # argparse
-            code = exc.code
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err, captured.err
-        return Run(int(code or 0), captured.out, captured.err)
-
-    return run
-
+# -- the CLI in its own process (``cli``, in this process, is in tests/conftest.py) ----------
 
 def run_cli_process(*args, timeout: float = 120, env: dict | None = None,
                     **kwargs) -> subprocess.CompletedProcess:

@@ -1,5 +1,5 @@
 """The layers, read from the imports themselves: a package may import only packages below it
-(docs/architecture.md draws them), and only gui/ imports Qt."""
+(docs/architecture.md draws them), only gui/ imports Qt and only batch/ray_runner.py Ray."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ LAYERS = {
     "annotations": 3, "models": 3, "testing": 3, "editing": 3, "video": 3,
     "twins": 4,
     "app": 5,
-    "gui": 6,
+    "gui": 6, "batch": 6,
     "cli": 7, "__main__": 7,
 }
 QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "qtpy")
@@ -78,6 +78,19 @@ def test_imports_point_down_only():
 def test_only_the_gui_imports_qt():
     wrong = [f"{p.relative_to(PACKAGE)}:{line}" for p in PACKAGE.rglob("*.py")
              if _unit(p) != "gui" for target, line in _imports(p) if target == "Qt"]
+    assert not wrong, wrong
+
+
+def test_only_the_ray_runner_imports_ray():
+    """Ray is an optional extra: the app and the single-process commands never need it."""
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] == "ray" for n in names) and \
+                    path.relative_to(PACKAGE).as_posix() != "batch/ray_runner.py":
+                wrong.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not wrong, wrong
 
 

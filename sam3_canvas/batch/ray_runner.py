@@ -1,0 +1,133 @@
+"""A batch job on Ray Data: reading and writing as tasks, the model in a pool of actors.
+
+This is the only module that imports Ray (the ``cluster`` extra); the app and the
+single-process commands never do. The per-image work is :mod:`.steps`, mapped:
+
+    from_items(tasks) -> map(read)  [tasks: read, decode, resize; the I/O]
+                      -> map(Worker) [actors: each opens the model once, then only runs it]
+                      -> map(write)  [tasks: the annotation file, whole or not at all]
+
+Ray Data streams the blocks, so the encoder does not wait on reading and a million images
+never sit in memory. Ray restarts an actor that dies and runs its rows again (Ray Data's
+actor defaults: ``max_restarts=-1``, ``max_task_retries=-1``); as files are written only by
+the last step, a killed worker leaves no partial file, and a run started again skips what its
+files say is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import steps
+from .jobs import Job, ModelSpec
+from .steps import Result, Task
+
+log = logging.getLogger(__name__)
+
+#: CPU slots the reading and writing tasks ask for: small, so that actors holding whole
+#: cores still leave room for them (Ray schedules by these numbers, not by real load)
+READ_CPUS, WRITE_CPUS = 0.25, 0.1
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where and how wide: ``address`` None starts Ray on this machine; ``ray://host:10001``
+    or ``auto`` joins a running cluster."""
+
+    address: str | None = None
+    workers: int | None = None  # None: as many as the cluster's GPUs (or CPUs) allow
+    gpus_per_worker: float | None = None  # None: 1 when the cluster has GPUs, else 0
+    cpus_per_worker: float = 1.0
+    num_cpus: int | None = None  # a local Ray's CPU count (None: all of this machine's)
+
+
+def _pack(value) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _read_row(row: dict, job: Job, size: tuple[int, int], max_pixels: int | None) -> dict:
+    task = pickle.loads(row["task"])
+    return {"prepared": _pack(steps.read(task, job, size, max_pixels))}
+
+
+def _write_row(row: dict) -> dict:
+    return {"result": _pack(steps.write(pickle.loads(row["result"])))}
+
+
+class Worker:
+    """One actor: opens the model once, then runs it on each read image."""
+
+    def __init__(self, model: ModelSpec, job: Job):
+        self.job = job
+        self.engine = model.open(job.model_kind)
+        log.info("worker %d: %s on %s", os.getpid(), job.model_kind, self.engine.provider)
+
+    def __call__(self, row: dict) -> dict:
+        return {"result": _pack(steps.infer(self.engine, self.job,
+                                            pickle.loads(row["prepared"])))}
+
+
+def start(cluster: Cluster) -> None:
+    import ray
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # the command reports progress
+    if ray.is_initialized():
+        return
+    kwargs: dict = {"include_dashboard": False, "log_to_driver": False,
+                    "configure_logging": False}
+    if cluster.address is None and cluster.num_cpus is not None:
+        kwargs["num_cpus"] = cluster.num_cpus
+    ray.init(address=cluster.address, **kwargs)
+
+
+def sizing(cluster: Cluster, provider: str) -> tuple[int, float, float, str]:
+    """(workers, GPUs per worker, CPUs per worker, provider) from what the cluster has."""
+    import ray
+    resources = ray.cluster_resources()
+    gpus, cpus = float(resources.get("GPU", 0)), float(resources.get("CPU", 1))
+    per_gpu = cluster.gpus_per_worker if cluster.gpus_per_worker is not None else \
+        (1.0 if gpus > 0 else 0.0)
+    if per_gpu > 0 and provider == "cpu":
+        provider = "cuda"  # GPU actors run the CUDA provider (falls back, with a message)
+    per_cpu = cluster.cpus_per_worker
+    if cluster.workers:
+        workers = cluster.workers
+    elif per_gpu > 0:
+        workers = max(1, int(gpus // per_gpu))
+    else:  # leave room for the reading and writing tasks
+        workers = max(1, int((cpus - READ_CPUS - WRITE_CPUS) // per_cpu))
+    return workers, per_gpu, per_cpu, provider
+
+
+def run_on_ray(model: ModelSpec, job: Job, tasks: list[Task], size: tuple[int, int],
+               on_result: Callable[[Result], None], cluster: Cluster,
+               max_pixels: int | None = None) -> dict:
+    """Run the job over ``tasks``; ``on_result`` sees every image's result as it comes.
+    Returns how it ran (workers, provider), for the summary."""
+    import ray
+    import ray.data
+
+    start(cluster)
+    workers, per_gpu, per_cpu, provider = sizing(cluster, model.provider)
+    threads = model.threads or (max(1, int(per_cpu)) if per_gpu == 0 else None)
+    model = ModelSpec(**{**model.__dict__, "provider": provider, "threads": threads})
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the command shows its own
+    context.print_on_execution_start = False
+    if not tasks:
+        return {"workers": 0, "provider": provider}
+    items = [{"task": _pack(task)} for task in tasks]
+    data: Any = ray.data.from_items(items, override_num_blocks=min(len(items), 200 * workers))
+    data = data.map(_read_row, fn_kwargs={"job": job, "size": size, "max_pixels": max_pixels},
+                    num_cpus=READ_CPUS)
+    data = data.map(Worker, fn_constructor_kwargs={"model": model, "job": job},
+                    compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=per_cpu,
+                    num_gpus=per_gpu or None)
+    data = data.map(_write_row, num_cpus=WRITE_CPUS)
+    for row in data.iter_rows():
+        on_result(pickle.loads(row["result"]))
+    return {"workers": workers, "provider": provider}
