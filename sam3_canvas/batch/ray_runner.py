@@ -3,9 +3,9 @@
 This is the only module that imports Ray (the ``cluster`` extra); the app and the
 single-process commands never do. The per-image work is :mod:`.steps`, mapped:
 
-    from_items(tasks) -> map(read)  [tasks: read, decode, resize; the I/O]
-                      -> map(Worker) [actors: each opens the model once, then only runs it]
-                      -> map(write)  [tasks: the annotation file, whole or not at all]
+    from_items(tasks) -> map_batches(read)   [tasks: read, decode, resize; the I/O]
+                      -> map_batches(Worker) [actors: each opens the model once, then runs it]
+                      -> map_batches(write)  [tasks: the annotation file, whole or not at all]
 
 Ray Data streams the blocks, so the encoder does not wait on reading and a million images
 never sit in memory. Ray restarts an actor that dies and runs its rows again (Ray Data's
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..engine.errors import Sam3CanvasError
 from . import steps
 from .jobs import Job, ModelSpec
 from .steps import Result, Task
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 #: CPU slots the reading and writing tasks ask for: small, so that actors holding whole
 #: cores still leave room for them (Ray schedules by these numbers, not by real load)
 READ_CPUS, WRITE_CPUS = 0.25, 0.1
+#: images per reading or writing task, and per call of a worker: Ray's cost per task (a few
+#: ms, more on a busy machine) is paid once for these; a killed worker redoes at most a call
+READ_BATCH, MODEL_BATCH = 8, 4
+
+
+class ClusterError(Sam3CanvasError):
+    """The job cannot be laid out on this cluster (one line for the user)."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +58,13 @@ def _pack(value) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _read_row(row: dict, job: Job, size: tuple[int, int], max_pixels: int | None) -> dict:
-    task = pickle.loads(row["task"])
-    return {"prepared": _pack(steps.read(task, job, size, max_pixels))}
+def _read_batch(batch: dict, job: Job, size: tuple[int, int], max_pixels: int | None) -> dict:
+    return {"prepared": [_pack(steps.read(pickle.loads(task), job, size, max_pixels))
+                         for task in batch["task"]]}
 
 
-def _write_row(row: dict) -> dict:
-    return {"result": _pack(steps.write(pickle.loads(row["result"])))}
+def _write_batch(batch: dict) -> dict:
+    return {"result": [_pack(steps.write(pickle.loads(result))) for result in batch["result"]]}
 
 
 class Worker:
@@ -67,14 +75,14 @@ class Worker:
         self.engine = model.open(job.model_kind)
         log.info("worker %d: %s on %s", os.getpid(), job.model_kind, self.engine.provider)
 
-    def __call__(self, row: dict) -> dict:
-        return {"result": _pack(steps.infer(self.engine, self.job,
-                                            pickle.loads(row["prepared"])))}
+    def __call__(self, batch: dict) -> dict:
+        return {"result": [_pack(steps.infer(self.engine, self.job, pickle.loads(prepared)))
+                           for prepared in batch["prepared"]]}
 
 
 def start(cluster: Cluster) -> None:
     import ray
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # the command reports progress
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # the command reports progress
     if ray.is_initialized():
         return
     kwargs: dict = {"include_dashboard": False, "log_to_driver": False,
@@ -91,6 +99,9 @@ def sizing(cluster: Cluster, provider: str) -> tuple[int, float, float, str]:
     gpus, cpus = float(resources.get("GPU", 0)), float(resources.get("CPU", 1))
     per_gpu = cluster.gpus_per_worker if cluster.gpus_per_worker is not None else \
         (1.0 if gpus > 0 else 0.0)
+    if per_gpu > gpus:  # the actors would wait for GPUs forever
+        raise ClusterError(f"--gpus-per-worker {per_gpu:g}, but the Ray cluster has "
+                           f"{gpus:g} GPU(s)" + ("" if gpus else ": leave it out to run on CPUs"))
     if per_gpu > 0 and provider == "cpu":
         provider = "cuda"  # GPU actors run the CUDA provider (falls back, with a message)
     per_cpu = cluster.cpus_per_worker
@@ -121,13 +132,20 @@ def run_on_ray(model: ModelSpec, job: Job, tasks: list[Task], size: tuple[int, i
     if not tasks:
         return {"workers": 0, "provider": provider}
     items = [{"task": _pack(task)} for task in tasks]
-    data: Any = ray.data.from_items(items, override_num_blocks=min(len(items), 200 * workers))
-    data = data.map(_read_row, fn_kwargs={"job": job, "size": size, "max_pixels": max_pixels},
-                    num_cpus=READ_CPUS)
-    data = data.map(Worker, fn_constructor_kwargs={"model": model, "job": job},
-                    compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=per_cpu,
-                    num_gpus=per_gpu or None)
-    data = data.map(_write_row, num_cpus=WRITE_CPUS)
+    blocks = -(-len(items) // READ_BATCH)
+    data: Any = ray.data.from_items(items, override_num_blocks=blocks)
+    # as many readers as workers, plus one: enough to keep them fed, and few processes on a
+    # small machine (each is a Python that imports the engine)
+    data = data.map_batches(_read_batch, batch_size=READ_BATCH, batch_format="numpy",
+                            fn_kwargs={"job": job, "size": size, "max_pixels": max_pixels},
+                            num_cpus=READ_CPUS,
+                            compute=ray.data.TaskPoolStrategy(size=workers + 1))
+    data = data.map_batches(Worker, batch_size=MODEL_BATCH, batch_format="numpy",
+                            fn_constructor_kwargs={"model": model, "job": job},
+                            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=per_cpu,
+                            num_gpus=per_gpu or None)
+    data = data.map_batches(_write_batch, batch_size=READ_BATCH, batch_format="numpy",
+                            num_cpus=WRITE_CPUS, compute=ray.data.TaskPoolStrategy(size=2))
     for row in data.iter_rows():
         on_result(pickle.loads(row["result"]))
     return {"workers": workers, "provider": provider}
