@@ -112,7 +112,7 @@ def main() -> int:
         marginal = (runs[large]["wall_s"] - runs[small]["wall_s"]) / (large - small) * 1000
         figures[name] = {**runs[large], "marginal_ms_per_image": round(marginal, 1),
                          f"wall_s_for_{small}": runs[small]["wall_s"]}
-    figures["ray_2_workers"] = timed(on_ray(job_of(large), 2, 0.8))
+    figures["ray_2_workers"] = timed(on_ray(job_of(large), 2, 0.7))
     figures["ray_overhead_ms_per_image"] = round(
         figures["ray_1_worker"]["marginal_ms_per_image"] -
         figures["single_process"]["marginal_ms_per_image"], 1)

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# measurements (eval, bench) are kept in the user data folder: not the tester's own
+os.environ.setdefault("SAM3_CANVAS_DATA_DIR", __import__("tempfile").mkdtemp(
+    prefix="sam3-canvas-data-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -36,6 +36,7 @@ READ_CPUS, WRITE_CPUS = 0.25, 0.1
 #: images per reading or writing task, and per call of a worker: Ray's cost per task (a few
 #: ms, more on a busy machine) is paid once for these; a killed worker redoes at most a call
 READ_BATCH, MODEL_BATCH = 8, 4
+WRITERS = 2  # writing tasks at once
 
 
 class ClusterError(Sam3CanvasError):
@@ -92,8 +93,21 @@ def start(cluster: Cluster) -> None:
     ray.init(address=cluster.address, **kwargs)
 
 
-def sizing(cluster: Cluster, provider: str) -> tuple[int, float, float, str]:
-    """(workers, GPUs per worker, CPUs per worker, provider) from what the cluster has."""
+@dataclass(frozen=True)
+class Layout:
+    """How a job sits on the cluster."""
+
+    workers: int
+    gpus_per_worker: float
+    cpus_per_worker: float
+    readers: int  # reading tasks at once
+    provider: str
+
+
+def sizing(cluster: Cluster, provider: str) -> Layout:
+    """Workers, readers and the provider from what the cluster has. Ray schedules by the CPUs
+    each task asks for: workers that take every CPU would leave the reading and writing tasks
+    waiting until the end (no progress, then everything at once), so that is refused."""
     import ray
     resources = ray.cluster_resources()
     gpus, cpus = float(resources.get("GPU", 0)), float(resources.get("CPU", 1))
@@ -105,13 +119,21 @@ def sizing(cluster: Cluster, provider: str) -> tuple[int, float, float, str]:
     if per_gpu > 0 and provider == "cpu":
         provider = "cuda"  # GPU actors run the CUDA provider (falls back, with a message)
     per_cpu = cluster.cpus_per_worker
+    writing = WRITERS * WRITE_CPUS
     if cluster.workers:
         workers = cluster.workers
     elif per_gpu > 0:
         workers = max(1, int(gpus // per_gpu))
-    else:  # leave room for the reading and writing tasks
-        workers = max(1, int((cpus - READ_CPUS - WRITE_CPUS) // per_cpu))
-    return workers, per_gpu, per_cpu, provider
+    else:  # leave room for a reader and the writers
+        workers = max(1, int((cpus - READ_CPUS - writing) // per_cpu))
+    free = cpus - workers * per_cpu - writing
+    readers = int(min(workers + 1, free // READ_CPUS + 1e-9))
+    if readers < 1:
+        raise ClusterError(f"{workers} worker(s) of {per_cpu:g} CPU leave no CPU for reading "
+                           f"images on a cluster of {cpus:g} CPUs: fewer --workers or a "
+                           f"smaller --cpus-per-worker (reading takes {READ_CPUS:g} CPU, "
+                           f"writing {writing:g})")
+    return Layout(workers, per_gpu, per_cpu, readers, provider)
 
 
 def run_on_ray(model: ModelSpec, job: Job, tasks: list[Task], size: tuple[int, int],
@@ -123,29 +145,31 @@ def run_on_ray(model: ModelSpec, job: Job, tasks: list[Task], size: tuple[int, i
     import ray.data
 
     start(cluster)
-    workers, per_gpu, per_cpu, provider = sizing(cluster, model.provider)
-    threads = model.threads or (max(1, int(per_cpu)) if per_gpu == 0 else None)
-    model = ModelSpec(**{**model.__dict__, "provider": provider, "threads": threads})
+    layout = sizing(cluster, model.provider)
+    threads = model.threads or (max(1, int(layout.cpus_per_worker))
+                                if layout.gpus_per_worker == 0 else None)
+    model = ModelSpec(**{**model.__dict__, "provider": layout.provider, "threads": threads})
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the command shows its own
     context.print_on_execution_start = False
     if not tasks:
-        return {"workers": 0, "provider": provider}
+        return {"workers": 0, "provider": layout.provider}
     items = [{"task": _pack(task)} for task in tasks]
     blocks = -(-len(items) // READ_BATCH)
     data: Any = ray.data.from_items(items, override_num_blocks=blocks)
-    # as many readers as workers, plus one: enough to keep them fed, and few processes on a
+    # up to one reader more than workers: enough to keep them fed, and few processes on a
     # small machine (each is a Python that imports the engine)
     data = data.map_batches(_read_batch, batch_size=READ_BATCH, batch_format="numpy",
                             fn_kwargs={"job": job, "size": size, "max_pixels": max_pixels},
                             num_cpus=READ_CPUS,
-                            compute=ray.data.TaskPoolStrategy(size=workers + 1))
+                            compute=ray.data.TaskPoolStrategy(size=layout.readers))
     data = data.map_batches(Worker, batch_size=MODEL_BATCH, batch_format="numpy",
                             fn_constructor_kwargs={"model": model, "job": job},
-                            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=per_cpu,
-                            num_gpus=per_gpu or None)
+                            compute=ray.data.ActorPoolStrategy(size=layout.workers),
+                            num_cpus=layout.cpus_per_worker,
+                            num_gpus=layout.gpus_per_worker or None)
     data = data.map_batches(_write_batch, batch_size=READ_BATCH, batch_format="numpy",
-                            num_cpus=WRITE_CPUS, compute=ray.data.TaskPoolStrategy(size=2))
+                            num_cpus=WRITE_CPUS, compute=ray.data.TaskPoolStrategy(size=WRITERS))
     for row in data.iter_rows():
         on_result(pickle.loads(row["result"]))
-    return {"workers": workers, "provider": provider}
+    return {"workers": layout.workers, "provider": layout.provider}

@@ -13,11 +13,20 @@ import logging
 import sys
 
 from ..engine.errors import Sam3CanvasError
-from . import dataset_cmd, detect_cmd, doctor_cmd, models_cmd, segment_cmd, track_cmd
+from . import (
+    bench_cmd,
+    dataset_cmd,
+    detect_cmd,
+    doctor_cmd,
+    eval_cmd,
+    models_cmd,
+    segment_cmd,
+    track_cmd,
+)
 
 SUBCOMMANDS = {"segment": segment_cmd, "detect": detect_cmd, "models": models_cmd,
                "export": dataset_cmd, "import": dataset_cmd, "doctor": doctor_cmd,
-               "track": track_cmd}
+               "track": track_cmd, "eval": eval_cmd, "bench": bench_cmd}
 EXIT_USER_ERROR = 2
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(sub, common)
     dataset_cmd.add_parsers(sub, common)
     track_cmd.add_parser(sub, common)
+    eval_cmd.add_parser(sub, common)
+    bench_cmd.add_parser(sub, common)
     doctor_cmd.add_parser(sub, common)
     return parser
 

@@ -48,6 +48,18 @@ def _variant_of(path: Path, stem: str) -> str:
     return rest[1:] if rest.startswith("_") else "fp32"
 
 
+def tracker_variants(folder: str | Path) -> list[str]:
+    """The variants a tracker folder holds, in the order one is chosen when none is asked."""
+    folder = Path(folder)
+    roots = [folder / "onnx", folder] if (folder / "onnx").is_dir() else [folder]
+    for root in roots:
+        found = {_variant_of(p, ENCODER_STEM) for p in root.glob(f"{ENCODER_STEM}*.onnx")}
+        if found:
+            return [v for v in VARIANT_PREFERENCE if v in found] + sorted(
+                found.difference(VARIANT_PREFERENCE))
+    return []
+
+
 def find_tracker_files(folder: str | Path, variant: str | None = None) -> TrackerFiles:
     folder = Path(folder)
     if not folder.is_dir():

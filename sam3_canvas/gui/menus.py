@@ -168,6 +168,7 @@ def build_menus(window: MainWindow) -> None:
     model = w.menuBar().addMenu("&Model")
     _action(w, model, "Choose or download a model…", w.choose_model)
     _action(w, model, "Settings…", w.edit_settings, QKeySequence("Ctrl+,"))
+    _action(w, model, "Measurements (eval and bench)…", w.show_measurements)
     help_menu = w.menuBar().addMenu("&Help")
     _action(w, help_menu, "Keyboard shortcuts", w.show_shortcuts, QKeySequence("F1"))
     for n in range(3):

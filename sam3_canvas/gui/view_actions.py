@@ -51,6 +51,12 @@ class ViewActions:
         self._set_option("hover_preview", bool(on))
         self.canvas.hover_enabled = bool(on)
 
+    def show_measurements(self) -> None:
+        """Model > Measurements: the last eval and bench results (from the CLI)."""
+        from .measurements import measurements_dialog
+        self.measurements_box = measurements_dialog(self)
+        self.measurements_box.open()
+
     def show_shortcuts(self) -> None:
         """Help > Keyboard shortcuts: every key and mouse action, in a table that scrolls
         (it fits a 768 px high screen)."""

@@ -12,7 +12,7 @@ import pytest
 
 from sam3_canvas.batch.jobs import DetectJob, ModelSpec
 from sam3_canvas.batch.plan import plan
-from sam3_canvas.batch.ray_runner import Cluster, ClusterError, run_on_ray, sizing
+from sam3_canvas.batch.ray_runner import Cluster, ClusterError, Layout, run_on_ray, sizing
 from sam3_canvas.document.annotation import Document
 from sam3_canvas.testing.fake_text_models import write_text_pack
 from tests.conftest import fixture_path
@@ -120,9 +120,13 @@ def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(local_ray, text
 
 
 def test_the_pool_is_sized_from_the_cluster(local_ray):
-    """Two CPUs: one worker of one core, with room left for reading and writing; GPUs asked
-    of a cluster without any is one line, not a job that waits forever."""
-    assert sizing(Cluster(), "cpu") == (1, 0.0, 1.0, "cpu")
-    assert sizing(Cluster(workers=2, cpus_per_worker=0.8), "cpu") == (2, 0.0, 0.8, "cpu")
+    """Two CPUs: one worker of one core, with room left for reading and writing. Workers that
+    would leave no CPU for reading (so no progress until the end), or GPUs asked of a cluster
+    without any (a job that waits forever), are one line."""
+    assert sizing(Cluster(), "cpu") == Layout(1, 0.0, 1.0, 2, "cpu")
+    assert sizing(Cluster(workers=2, cpus_per_worker=0.7), "cpu") == Layout(2, 0.0, 0.7, 1,
+                                                                            "cpu")
+    with pytest.raises(ClusterError, match="leave no CPU for reading"):
+        sizing(Cluster(workers=2, cpus_per_worker=0.8), "cpu")
     with pytest.raises(ClusterError, match="has 0 GPU"):
         sizing(Cluster(gpus_per_worker=1), "cpu")

@@ -14,7 +14,7 @@ LAYERS = {
     "engine": 1,
     "document": 2,
     "annotations": 3, "models": 3, "testing": 3, "editing": 3, "video": 3,
-    "twins": 4,
+    "twins": 4, "evaluation": 4,
     "app": 5,
     "gui": 6, "batch": 6,
     "cli": 7, "__main__": 7,
