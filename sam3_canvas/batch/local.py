@@ -1,16 +1,35 @@
-"""A batch job in this process: the three steps in a loop over one engine."""
+"""A batch job in this process: the three steps over one engine, with the next images read
+(and decoded and resized) on a thread while the model runs on this one."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from . import steps
 from .jobs import Job
-from .steps import Result, Task
+from .steps import Prepared, Result, Task
+
+#: images read ahead of the model: enough to hide reading, few enough to bound memory
+READ_AHEAD = 2
 
 
 def run_here(engine, job: Job, tasks: list[Task], on_result: Callable[[Result], None],
-             max_pixels: int | None = None) -> None:
+             max_pixels: int | None = None, read_ahead: int = READ_AHEAD) -> None:
     size = engine.input_size
-    for task in tasks:
-        on_result(steps.write(steps.infer(engine, job, steps.read(task, job, size, max_pixels))))
+    upcoming = iter(tasks)
+    with ThreadPoolExecutor(1, thread_name_prefix="sam3-batch-read") as reader:
+        pending: deque[Future[Prepared]] = deque()
+
+        def read_next() -> None:
+            task = next(upcoming, None)
+            if task is not None:
+                pending.append(reader.submit(steps.read, task, job, size, max_pixels))
+
+        for _ in range(max(1, read_ahead)):
+            read_next()
+        while pending:
+            prepared = pending.popleft().result()
+            read_next()
+            on_result(steps.write(steps.infer(engine, job, prepared)))

@@ -11,6 +11,7 @@ provider it cannot load without raising. ``conflicting_packages`` finds the most
 from __future__ import annotations
 
 from importlib import metadata
+from pathlib import Path
 
 from .errors import ProviderError
 
@@ -56,14 +57,45 @@ def normalise(name: str) -> str:
         f"unknown provider {name!r}: choose one of {', '.join(PROVIDERS)}")
 
 
-def session_providers(name: str) -> list[str]:
-    """The onnxruntime provider list for ``name``: it first, then CPU as the fallback."""
+def session_providers(name: str) -> list:
+    """The onnxruntime provider list for ``name``: it first, then CPU as the fallback.
+    TensorRT comes with its options (fp16, the engine cache) and CUDA behind it."""
     key = normalise(name)
     if key == "cpu":
         return [PROVIDERS["cpu"]]
     if key == "tensorrt":
-        return [PROVIDERS["tensorrt"], PROVIDERS["cuda"], PROVIDERS["cpu"]]
+        return [(PROVIDERS["tensorrt"], tensorrt_options()), PROVIDERS["cuda"],
+                PROVIDERS["cpu"]]
     return [PROVIDERS[key], PROVIDERS["cpu"]]
+
+
+def tensorrt_cache_dir() -> Path:
+    """Where TensorRT keeps the engines it builds for this GPU (``$SAM3_CANVAS_CACHE``'s
+    sibling ``tensorrt``, or the user cache folder's)."""
+    import os
+
+    import platformdirs
+    env = os.environ.get("SAM3_CANVAS_CACHE")
+    root = Path(env).parent if env else platformdirs.user_cache_path("sam3-canvas",
+                                                                     appauthor=False)
+    return root / "tensorrt"
+
+
+def tensorrt_options() -> dict[str, str]:
+    """TensorRT in fp16 with its engines and timing cache kept, so only the first start on a
+    GPU builds them (minutes); onnxruntime's documented option names."""
+    cache = tensorrt_cache_dir()
+    return {"trt_fp16_enable": "True", "trt_engine_cache_enable": "True",
+            "trt_engine_cache_path": str(cache), "trt_timing_cache_enable": "True",
+            "trt_timing_cache_path": str(cache)}
+
+
+def tensorrt_needs_build() -> bool:
+    """No engine is cached yet: the next TensorRT session builds one ("optimising the model
+    for this GPU, once"). Engines are per model and GPU; a cache with any is taken as built
+    for the model the app uses (the usual case, one model)."""
+    cache = tensorrt_cache_dir()
+    return not (cache.is_dir() and any(cache.glob("*.engine")))
 
 
 def active_provider(session) -> str:

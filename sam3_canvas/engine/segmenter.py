@@ -7,8 +7,12 @@ prompts on it. Every stage is timed; the timings travel with the results so that
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from .prompts import Prompt
 from .tracker import TrackerModel
 
 DEFAULT_CACHE_BYTES = 1 << 30
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +37,7 @@ class EncodedImage:
     """An image with its embeddings, ready for prompts."""
 
     image: LoadedImage | SizedImage
-    embeddings: dict[str, np.ndarray]
+    embeddings: Mapping[str, np.ndarray]  # a dict, or DeviceEmbeddings (left on the GPU)
     timings: dict[str, float]  # read, preprocess, encode (ms); encode is 0 on a cache hit
     cache_hit: str | None = None  # "memory", "disk" or None
 
@@ -49,19 +54,24 @@ class Segmenter:
         self.model = model
         self.cache = cache if cache is not None else EmbeddingCache(DEFAULT_CACHE_BYTES)
         self.max_pixels = max_pixels
+        self._writer: ThreadPoolExecutor | None = None  # device embeddings -> the caches
+        self._pending: list[Future] = []
+        self._pending_lock = threading.Lock()
 
     @classmethod
     def from_dir(cls, folder: str | os.PathLike, variant: str | None = None,
                  provider: str = "cpu", cache_dir: str | os.PathLike | None = None,
                  cache_bytes: int = DEFAULT_CACHE_BYTES, threads: int | None = None,
                  max_pixels: int | None = None,
-                 disk_cache_bytes: int = DEFAULT_DISK_CACHE_BYTES) -> Segmenter:
+                 disk_cache_bytes: int = DEFAULT_DISK_CACHE_BYTES,
+                 device_binding: bool | None = None) -> Segmenter:
         """``cache_dir`` (None: memory only) holds the disk cache, bounded to
-        ``disk_cache_bytes`` (0: none), and the memo of model file digests."""
+        ``disk_cache_bytes`` (0: none), and the memo of model file digests.
+        ``device_binding``: keep embeddings on the device (default: on a GPU)."""
         files = find_tracker_files(Path(folder), variant)
         disk = cache_dir if cache_dir and disk_cache_bytes > 0 else None
         model = TrackerModel(files.encoder, files.decoder, provider=provider, threads=threads,
-                             identity_memo=memo_path(disk))
+                             identity_memo=memo_path(disk), device_binding=device_binding)
         return cls(model, EmbeddingCache(cache_bytes, disk, disk_cache_bytes),
                    max_pixels=max_pixels)
 
@@ -101,6 +111,12 @@ class Segmenter:
         values = pixel_values(image.at_size(width, height), width, height,
                               self.model.layout.float_dtype)
         t1 = time.perf_counter()
+        if self.model.device_binding:
+            on_device = self.model.encode_on_device(values, run_options)
+            t2 = time.perf_counter()
+            timings.update(preprocess=(t1 - t0) * 1000.0, encode=(t2 - t1) * 1000.0)
+            self._write_back(image, on_device)
+            return EncodedImage(image, on_device, timings)
         embeddings = self.model.encode(values, run_options)
         t2 = time.perf_counter()
         for name, value in embeddings.items():
@@ -112,6 +128,30 @@ class Segmenter:
         timings.update(preprocess=(t1 - t0) * 1000.0, encode=(t2 - t1) * 1000.0)
         self.cache.put(image.key, self.model.identity, embeddings)
         return EncodedImage(image, embeddings, timings)
+
+    def _write_back(self, image, embeddings) -> None:
+        """Copy device embeddings to the host and into the caches, off the caller's thread
+        (the decoder does not wait for it). Non-finite ones are never cached: the decoder's
+        own check reports them."""
+        def copy_and_cache():
+            host = embeddings.host()
+            if all(np.isfinite(v).all() for v in host.values()):
+                self.cache.put(image.key, self.model.identity, host)
+            else:
+                log.warning("%s: the encoder returned non-finite values; not cached",
+                            image.name)
+        with self._pending_lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="sam3-cache-write")
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(self._writer.submit(copy_and_cache))
+
+    def flush(self) -> None:
+        """Wait until every embedding left on the device is in the caches."""
+        with self._pending_lock:
+            pending = list(self._pending)
+        for future in pending:
+            future.result()
 
     def predict(self, encoded: EncodedImage, prompt: Prompt) -> Prediction:
         """Run the prompt decoder; raise :class:`PromptError` for a prompt off the image."""

@@ -7,7 +7,9 @@ session, the session is made on CPU and the reason is kept for the UI to show.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,11 @@ from .providers import (
     explain_missing,
     normalise,
     session_providers,
+    tensorrt_cache_dir,
+    tensorrt_needs_build,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class SessionInfo:
     requested: str
     active: str
     fallback_reason: str | None = None
+    note: str | None = None  # e.g. TensorRT built its engine, once
 
 
 def open_session(path: str | os.PathLike, provider: str = "cpu",
@@ -66,6 +73,13 @@ def open_session(path: str | os.PathLike, provider: str = "cpu",
         providers = session_providers(fallback)
     else:
         providers = session_providers(requested)
+    building = requested == "tensorrt" and PROVIDERS["tensorrt"] in offered_now and \
+        tensorrt_needs_build()
+    if building:
+        tensorrt_cache_dir().mkdir(parents=True, exist_ok=True)
+        log.info("TensorRT: optimising %s for this GPU, once (engines cached in %s)",
+                 path.name, tensorrt_cache_dir())
+    started = time.perf_counter()
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own classes, not exported stably
@@ -79,13 +93,19 @@ def open_session(path: str | os.PathLike, provider: str = "cpu",
         else:
             raise _load_error(path, exc) from None
     active = active_provider(session)
+    note = None
+    if building and active == "tensorrt":
+        note = (f"TensorRT optimised {path.name} for this GPU in "
+                f"{time.perf_counter() - started:.0f} s (once: kept in {tensorrt_cache_dir()})")
+        log.info(note)
     if reason is not None:
         reason = reason.replace("{active}", active.upper())
     if reason is None and active != requested:
         reason = f"{requested} was asked for but onnxruntime runs this graph on {active}"
         if requested == "tensorrt" and active == "cuda":
             reason += " (TensorRT did not start; CUDA runs it)"
-    return session, SessionInfo(requested=requested, active=active, fallback_reason=reason)
+    return session, SessionInfo(requested=requested, active=active, fallback_reason=reason,
+                                note=note)
 
 
 def _is_provider_failure(exc: Exception) -> bool:
@@ -128,6 +148,16 @@ def run_graph(session, outputs, feed: dict, what: str, run_options=None) -> list
     naming the graph (``what``) and what to try."""
     try:
         return session.run(outputs, feed, run_options)
+    except Exception as exc:  # onnxruntime's exception classes are not a stable API
+        if run_options is not None and getattr(run_options, "terminate", False):
+            raise Cancelled(f"{what}: cancelled") from None
+        raise InferenceError(_inference_message(what, exc)) from None
+
+
+def run_bound(session, binding, what: str, run_options=None) -> None:
+    """``session.run_with_iobinding`` with the same one-line errors as :func:`run_graph`."""
+    try:
+        session.run_with_iobinding(binding, run_options)
     except Exception as exc:  # onnxruntime's exception classes are not a stable API
         if run_options is not None and getattr(run_options, "terminate", False):
             raise Cancelled(f"{what}: cancelled") from None

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from .device import DEVICE_OF, DeviceEmbeddings
 from .feeds import build_feed
 from .identity import model_identity
 from .layouts import ORT_DTYPES, TrackerLayout, specs, tracker_layout
 from .memory import POINTER_OUTPUT, MemoryGraphs, memory_paths
-from .sessions import SessionInfo, open_session, run_graph
+from .sessions import SessionInfo, open_session, run_bound, run_graph
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class TrackerModel:
 
     def __init__(self, encoder_path: str | os.PathLike, decoder_path: str | os.PathLike,
                  provider: str = "cpu", threads: int | None = None,
-                 identity_memo: str | os.PathLike | None = None):
+                 identity_memo: str | os.PathLike | None = None,
+                 device_binding: bool | None = None):
         self.encoder_path = Path(encoder_path)
         self.decoder_path = Path(decoder_path)
         self.encoder, self.encoder_info = open_session(self.encoder_path, provider, threads)
@@ -49,6 +52,14 @@ class TrackerModel:
         self._decoder_inputs = specs(self.decoder.get_inputs())
         self._provider_request = (provider, threads)
         self.has_pointer = POINTER_OUTPUT in {o.name for o in self.decoder.get_outputs()}
+        #: keep the embeddings on the device between encoder and decoder (IO binding): by
+        #: default on a GPU, where it saves two copies; ``True`` forces it (tests on CPU)
+        same_device = self.encoder_info.active == self.decoder_info.active
+        self.device_binding = same_device and (
+            device_binding if device_binding is not None
+            else self.encoder_info.active in ("cuda", "tensorrt"))
+        self._binding_ok = all(self._decoder_inputs[n].dtype == self.embedding_dtypes[n]
+                               for n in self.layout.embedding_names)
 
     @property
     def memory_unavailable(self) -> str | None:
@@ -92,17 +103,46 @@ class TrackerModel:
                          run_options)
         return dict(zip(self.layout.embedding_names, outs))
 
-    def decode(self, embeddings: dict[str, np.ndarray], points: np.ndarray, labels: np.ndarray,
-               boxes: np.ndarray, with_pointer: bool = False) -> DecoderOutput:
+    def encode_on_device(self, pixel_values: np.ndarray, run_options=None) -> DeviceEmbeddings:
+        """The vision encoder with its outputs left on the device (IO binding)."""
+        what = f"the vision encoder ({self.encoder_path.name})"
+        feed = build_feed(self._encoder_inputs, {"pixel_values": pixel_values}, what)
+        device = DEVICE_OF.get(self.encoder_info.active, "cpu")
+        binding = self.encoder.io_binding()
+        for name, value in feed.items():
+            binding.bind_cpu_input(name, value)
+        for name in self.layout.embedding_names:
+            binding.bind_output(name, device)
+        run_bound(self.encoder, binding, what, run_options)
+        return DeviceEmbeddings(dict(zip(self.layout.embedding_names,
+                                         binding.get_outputs())), device)
+
+    def decode(self, embeddings: Mapping[str, np.ndarray], points: np.ndarray,
+               labels: np.ndarray, boxes: np.ndarray, with_pointer: bool = False
+               ) -> DecoderOutput:
         layout = self.layout
         what = f"the prompt decoder ({self.decoder_path.name})"
-        # embeddings are cast to what the decoder declares (a float16 encoder may sit beside a
-        # float32 decoder: the catalogue pairs a variant's encoder with the fp32 decoder)
-        feed = build_feed(self._decoder_inputs,
-                          {**embeddings, "input_points": points, "input_labels": labels,
-                           "input_boxes": boxes}, what)
         names = list(layout.outputs) + ([POINTER_OUTPUT] if with_pointer else [])
-        ious, masks, objects, *pointer = run_graph(self.decoder, names, feed, what)
+        prompt = {"input_points": points, "input_labels": labels, "input_boxes": boxes}
+        if isinstance(embeddings, DeviceEmbeddings) and self._binding_ok:
+            # the embeddings stay where they are; only the decoder's outputs come back
+            feed = build_feed({k: v for k, v in self._decoder_inputs.items() if k in prompt},
+                              prompt, what)
+            binding = self.decoder.io_binding()
+            for name, value in feed.items():
+                binding.bind_cpu_input(name, value)
+            for name in layout.embedding_names:
+                binding.bind_ortvalue_input(name, embeddings.ortvalues[name])
+            for name in names:
+                binding.bind_output(name, "cpu")
+            run_bound(self.decoder, binding, what)
+            ious, masks, objects, *pointer = [v.numpy() for v in binding.get_outputs()]
+        else:
+            # embeddings are cast to what the decoder declares (a float16 encoder may sit
+            # beside a float32 decoder: the catalogue pairs a variant's encoder with the fp32
+            # decoder)
+            feed = build_feed(self._decoder_inputs, {**embeddings, **prompt}, what)
+            ious, masks, objects, *pointer = run_graph(self.decoder, names, feed, what)
         return DecoderOutput(ious=np.asarray(ious[0, 0], dtype=np.float64),
                              logits=np.asarray(masks[0, 0], dtype=np.float32),
                              object_logit=float(np.asarray(objects).reshape(-1)[0]),

@@ -152,6 +152,11 @@ class MainWindow(FileActions, LabelActions, ViewActions, DatasetActions, QMainWi
             return
         self.status_model.setText(f"loading {s.describe_model()}…")
         self.status_model.setToolTip("")
+        from ..engine.providers import available_providers, tensorrt_needs_build
+        if s.provider == "tensorrt" and "tensorrt" in available_providers() and \
+                tensorrt_needs_build():
+            self.status_model.setText(f"optimising {s.describe_model()} for this GPU, once "
+                                      "(TensorRT: a few minutes)…")
         self.model_loading = True
         store = self.store
         self.worker.set_prefetch_depth(s.prefetch)
@@ -171,6 +176,9 @@ class MainWindow(FileActions, LabelActions, ViewActions, DatasetActions, QMainWi
         if self.editor:
             self.editor.model_name = self.settings.describe_model()
         from ..engine.providers import conflicting_packages
+        note = model.encoder_info.note or model.decoder_info.note
+        if note:
+            self.statusBar().showMessage(note, 15000)
         warning = "; ".join(w for w in (model.fallback_reason, conflicting_packages()) if w)
         if warning:
             self.status_model.setText(text + "  ⚠")

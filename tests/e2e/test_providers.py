@@ -80,3 +80,22 @@ def test_the_cli_warns_about_two_wheels(tmp_path, fake_pack):
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "warning: several onnxruntime packages are installed together" in result.stderr
+
+
+def test_tensorrt_runs_in_fp16_with_its_engines_kept_in_the_cache(monkeypatch, tmp_path):
+    """TensorRT builds an engine per model and GPU, which takes minutes: it is asked to keep
+    them (and its timing cache) in the user cache folder, so only the first start pays."""
+    from sam3_canvas.engine.providers import tensorrt_cache_dir, tensorrt_needs_build
+    monkeypatch.setenv("SAM3_CANVAS_CACHE", str(tmp_path / "cache" / "embeddings"))
+    entries = session_providers("tensorrt")
+    name, options = entries[0]
+    assert name == "TensorrtExecutionProvider"
+    assert entries[1:] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert options["trt_fp16_enable"] == "True" and options["trt_engine_cache_enable"] == "True"
+    assert options["trt_engine_cache_path"] == str(tmp_path / "cache" / "tensorrt")
+    assert tensorrt_cache_dir() == tmp_path / "cache" / "tensorrt"
+    assert tensorrt_needs_build()
+    tensorrt_cache_dir().mkdir(parents=True)
+    (tensorrt_cache_dir() / "TensorrtExecutionProvider_TRTKernel_graph_1.engine").write_bytes(
+        b"x")
+    assert not tensorrt_needs_build()
