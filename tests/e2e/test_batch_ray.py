@@ -92,7 +92,8 @@ def test_a_bad_image_in_the_middle_fails_alone(local_ray, cli, text_pack, tmp_pa
 
 def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(local_ray, text_pack,
                                                                  tmp_path):
-    here, there = _photos(tmp_path / "here", 40), _photos(tmp_path / "there", 40)
+    # enough images that the worker is still busy when the first results (8 at a time) come
+    here, there = _photos(tmp_path / "here", 96), _photos(tmp_path / "there", 96)
     job = DetectJob(("thing",))
     model = ModelSpec(model_dir=str(text_pack))
     engine = model.open("text")
