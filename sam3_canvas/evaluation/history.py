@@ -54,22 +54,30 @@ def record(kind: str, model: str, summary: dict, data: str = "",
         pass  # a read-only data folder loses the history, never the command's result
 
 
-def describe(entry: dict) -> str:
-    """One line for the Model menu."""
+def result_text(entry: dict) -> str:
+    """The numbers of a measurement, short enough for a table cell."""
     summary = entry.get("summary", {})
-    kind, model, when = entry.get("kind"), entry.get("model", "?"), entry.get("when", "")
+    kind = entry.get("kind")
     if kind == "clicks":
         noc = summary.get("noc", {})
         miou = summary.get("miou") or []
         first = f", mIoU@1 {miou[0]:.3f}" if miou else ""
-        return (f"{model}: NoC@85 {noc.get('85', float('nan')):.2f}, NoC@90 "
-                f"{noc.get('90', float('nan')):.2f}{first} on {summary.get('objects', 0)} "
-                f"objects ({entry.get('data', '')}, {when})")
+        return (f"NoC@85 {noc.get('85', float('nan')):.2f}, NoC@90 "
+                f"{noc.get('90', float('nan')):.2f}{first} ({summary.get('objects', 0)} "
+                "objects)")
     if kind == "coco":
-        segm = summary.get("segm") or summary.get("bbox") or {}
-        return (f"{model}: COCO AP {segm.get('ap')}, AP50 {segm.get('ap50')} "
-                f"({entry.get('data', '')}, {when})")
+        found = summary.get("segm") or summary.get("bbox") or {}
+        return f"AP {found.get('ap')}, AP50 {found.get('ap50')}, AP75 {found.get('ap75')}"
     rows = summary.get("rows", [])
-    parts = [f"{r.get('variant')}/{r.get('ran_on') or r.get('provider')}: encode "
-             f"{r.get('encode_ms', {}).get('median', '?')} ms" for r in rows if not r.get("error")]
-    return f"{model}: {'; '.join(parts) or 'no variant ran'} ({when})"
+    parts = [f"{r.get('variant')}/{r.get('ran_on') or r.get('provider')} "
+             f"{r.get('encode_ms', {}).get('median', 0):.0f} ms"
+             + (f" (IoU {r['agreement_iou']:.3f})" if r.get("agreement_iou") is not None
+                else "")
+             for r in rows if not r.get("error")]
+    return "encode " + "; ".join(parts) if parts else "no variant ran"
+
+
+def describe(entry: dict) -> str:
+    """One line: the model, its numbers, the data and when."""
+    return (f"{entry.get('model', '?')}: {result_text(entry)} ({entry.get('data', '')}, "
+            f"{entry.get('when', '')})")

@@ -32,15 +32,19 @@ def measurements_dialog(parent: QWidget) -> QDialog:
             "  sam3-canvas eval coco --gt ANNOTATIONS.json --pred DIR\n"
             "  sam3-canvas bench --variants fp32,q4\n"
             "(docs/eval.md); the latest results show here."))
-    table = QTableWidget(len(entries), 3, dialog)
+    table = QTableWidget(len(entries), 5, dialog)
     table.setObjectName("measurements")
-    table.setHorizontalHeaderLabels(["when", "what", "result"])
+    table.setHorizontalHeaderLabels(["when", "what", "model", "result", "on"])
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     for row, entry in enumerate(entries):
-        table.setItem(row, 0, QTableWidgetItem(str(entry.get("when", ""))))
-        table.setItem(row, 1, QTableWidgetItem(KIND_NAMES.get(str(entry.get("kind")), "?")))
-        table.setItem(row, 2, QTableWidgetItem(history.describe(entry)))
+        cells = [str(entry.get("when", "")), KIND_NAMES.get(str(entry.get("kind")), "?"),
+                 str(entry.get("model", "")), history.result_text(entry),
+                 str(entry.get("data", ""))]
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)
+            table.setItem(row, column, item)
     table.resizeColumnsToContents()
     table.horizontalHeader().setStretchLastSection(True)
     layout.addWidget(table)
@@ -48,5 +52,5 @@ def measurements_dialog(parent: QWidget) -> QDialog:
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
     buttons.rejected.connect(dialog.close)
     layout.addWidget(buttons)
-    dialog.resize(900, 320)
+    dialog.resize(1100, 320)
     return dialog

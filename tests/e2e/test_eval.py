@@ -209,10 +209,11 @@ def test_the_model_menu_shows_the_last_measurements(cli, qtbot, tmp_path, monkey
         action = next(a for a in menu.actions() if a.text().startswith("Measurements"))
         action.trigger()
         table = window.measurements_box.findChild(QTableWidget, "measurements")
-        texts = [table.item(r, 2).text() for r in range(table.rowCount())]
-        assert any(t.startswith(f"{fake_pack.name}: NoC@85") and str(images) in t
-                   for t in texts), texts
-        assert table.item(0, 1).text() == "clicks (NoC)"
+        rows = [[table.item(r, c).text() for c in range(table.columnCount())]
+                for r in range(table.rowCount())]
+        assert ["clicks (NoC)", fake_pack.name, str(images)] == \
+            [rows[0][1], rows[0][2], rows[0][4]], rows
+        assert rows[0][3].startswith("NoC@85 ") and "(1 objects)" in rows[0][3]
     finally:
         stop()
 
