@@ -19,7 +19,7 @@ import numpy as np
 from ..document import rle as rle_codec
 from ..document.annotation import Document, Instance
 from ..document.labels import LabelSet
-from ..document.records import InstanceSource
+from ..document.records import InstanceSource, SourceKind
 from ..fsutil import atomic_write_text
 from .dataset import ExportReport, ImportReport, checked_size, find_image, outline
 from .polygons import DEFAULT_TOLERANCE, check_points, polygons_to_mask
@@ -195,15 +195,22 @@ def import_coco(path: str | Path, images_dir: Path) -> ImportReport:
         if not mask.any():
             report.problems.append(f"{where}: the mask is empty")
             continue
-        source: InstanceSource = {
-            "kind": "import", "format": "coco", "file": path.name, "id": _id(ann.get("id")),
-            "iscrowd": 1 if ann.get("iscrowd") in (1, True, "1") else 0,
-            "image_id": ann_image, "category_id": category_id,
-            "supercategory": supercategories.get(category_id, "")}
+        source = coco_identity(ann, path.name, ann_image, category_id,
+                               supercategories.get(category_id, ""))
         doc.insert(Instance(doc.next_id(), label, rle_codec.encode(mask),
                             score=ann.get("score"), source=source))
     report.documents = list(docs.values())
     return report
+
+
+def coco_identity(ann: dict, file: str, image_id: int, category_id: int,
+                  supercategory: str, kind: SourceKind = "import") -> InstanceSource:
+    """What a COCO annotation is called in its file, kept so that an export to COCO writes
+    the same ids (annotation, image, category), ``iscrowd`` and ``supercategory`` back."""
+    return {"kind": kind, "format": "coco", "file": file,
+            "id": _id(ann.get("id")), "iscrowd": 1 if ann.get("iscrowd") in (1, True, "1")
+            else 0, "image_id": image_id, "category_id": category_id,
+            "supercategory": supercategory}
 
 
 def _id(value) -> int | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotations.coco import _id
+from ..annotations.coco import _id, coco_identity
 from ..annotations.yolo import read_names
 from ..document.records import InstanceSource
 from ..engine.errors import Sam3CanvasError
@@ -110,12 +110,9 @@ def _read_coco(path: Path) -> BoxSet:
         if not (np.isfinite([x, y, w, h]).all() and w > 0 and h > 0):
             found.problems.append(f"{where}: the bbox {ann['bbox']} is empty or not finite")
             continue
-        source: InstanceSource = {
-            "kind": "boxes", "format": "coco", "file": path.name, "id": _id(ann.get("id")),
-            "iscrowd": 1 if ann.get("iscrowd") in (1, True, "1") else 0,
-            "image_id": image_id, "category_id": category_id,
-            "supercategory": str(category.get("supercategory") or ""),
-            "box": [x, y, x + w, y + h]}
+        source = coco_identity(ann, path.name, image_id, category_id,
+                               str(category.get("supercategory") or ""), kind="boxes")
+        source["box"] = [x, y, x + w, y + h]
         found.by_name[posixpath.basename(images[image_id])].append(
             BoxPrompt((x, y, x + w, y + h), str(category["name"]), source))
     return found
