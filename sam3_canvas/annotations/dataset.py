@@ -123,7 +123,7 @@ def unique_stems(docs: list[Document], images_dir: Path | None = None) -> dict[s
     return out
 
 
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
@@ -135,7 +135,7 @@ def find_image(folder: Path, name: str) -> Path | None:
     if candidate.is_file():
         return candidate
     stem = Path(name).stem
-    same_stem = sorted((p for p in folder.glob(f"{_glob_escape(stem)}.*")
+    same_stem = sorted((p for p in folder.glob(f"{glob_escape(stem)}.*")
                         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
                        key=lambda p: (p.name.lower(), p.name))
     if same_stem:

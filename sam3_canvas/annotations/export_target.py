@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..document.annotation import ANNOTATION_DIR
 from ..engine.errors import Sam3CanvasError
 from ..fsutil import atomic_write_text, is_stale, unique_folder
 
@@ -91,7 +92,7 @@ def _files(folder: Path) -> list[str]:
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not (Path(root) == folder and (
-            d.startswith(STAGING_PREFIX) or d == ".sam3-canvas")))
+            d.startswith(STAGING_PREFIX) or d == ANNOTATION_DIR)))
         for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(root, d))]):
             if name in SYSTEM_FILES:
                 continue
@@ -106,7 +107,7 @@ def inspect(folder: str | os.PathLike) -> Destination:
     folder = Path(folder).absolute()
     if folder.exists() and not folder.is_dir():
         raise ExportRefused(f"{folder} is a file, not a folder")
-    if any(part == ".sam3-canvas" for part in folder.parts):
+    if any(part == ANNOTATION_DIR for part in folder.parts):
         raise ExportRefused(f"{folder} is inside an annotation folder (.sam3-canvas); choose "
                             "another folder for the dataset")
     if not folder.exists():

@@ -16,14 +16,12 @@ import os
 import time
 from pathlib import Path
 
-from ..document.annotation import Document, DocumentError
+from ..document.annotation import ANNOTATION_DIR, Document, DocumentError
 from ..document.labels import LabelSet
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import image_size, is_image_file, list_images
 from ..fsutil import atomic_write_text, describe_os_error, remove_stale_temporaries
 from ..video.frames import frame_key, parse_frame_key
-
-ANNOTATION_DIR = ".sam3-canvas"
 
 
 class SaveError(Sam3CanvasError):

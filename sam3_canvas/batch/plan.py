@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..app.project import ANNOTATION_DIR
+from ..document.annotation import ANNOTATION_DIR
 from ..engine.images import is_image_file
 from ..fsutil import remove_stale_temporaries
 from .boxes import BoxSet

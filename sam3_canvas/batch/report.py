@@ -32,11 +32,19 @@ class Report:
             self._bar = tqdm(total=self.total, unit="image", file=sys.stderr, disable=None,
                              smoothing=0.1)
 
+    def fail(self, what: str, why: str) -> None:
+        """An item of the job that failed before it became a task (a bad path)."""
+        self.counts[FAILED] += 1
+        self.failed.append((what, why))
+        print(f"sam3-canvas: error: {why}", file=sys.stderr)
+        if self._bar is not None:
+            self._bar.update(1)  # type: ignore[attr-defined]
+
     def add(self, result: Result) -> None:
-        self.counts[result.status] += 1
         if result.status == FAILED:
-            self.failed.append((result.task.where, result.error))
-            print(f"sam3-canvas: error: {result.error}", file=sys.stderr)
+            self.fail(result.task.where, result.error)
+        else:
+            self.counts[result.status] += 1
         if result.status == DONE:
             self.instances += result.instances
             self.labels.update(result.labels)
@@ -48,7 +56,8 @@ class Report:
                     self.notes.append(note)
                     print(f"sam3-canvas: warning: {note}", file=sys.stderr)
         if self._bar is not None:
-            self._bar.update(1)  # type: ignore[attr-defined]
+            if result.status != FAILED:
+                self._bar.update(1)  # type: ignore[attr-defined]
             self._bar.set_postfix(done=self.counts[DONE], skipped=self.counts[SKIPPED],  # type: ignore[attr-defined]
                                   failed=self.counts[FAILED], refresh=False)
 

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.images import is_image_file
+from ..engine.images import is_image_file, list_images
 from ..fsutil import atomic_write_text
 
 
@@ -66,11 +66,10 @@ class Folder:
     def images(self) -> list[str]:
         """Image file names directly inside, in the order the app lists them."""
         if self.is_local:
-            names = [p.name for p in self.path.iterdir() if p.is_file()]
-        else:
-            fs, root = self._fs()
-            names = [posixpath.basename(str(entry["name"]).rstrip("/"))
-                     for entry in fs.ls(root, detail=True) if entry.get("type") == "file"]
+            return [p.name for p in list_images(self.path)]
+        fs, root = self._fs()
+        names = [posixpath.basename(str(entry["name"]).rstrip("/"))
+                 for entry in fs.ls(root, detail=True) if entry.get("type") == "file"]
         return sorted((n for n in names if is_image_file(Path(n))), key=str.lower)
 
     def read_bytes(self, name: str) -> bytes:

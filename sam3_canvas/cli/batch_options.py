@@ -60,27 +60,25 @@ def check_export(args, plan: Plan) -> None:
                          "remote one with `sam3-canvas export` on a copy)")
 
 
-def run_batch(args, job: Job, model: ModelSpec, plan: Plan, engine,
+def run_batch(args, job: Job, model: ModelSpec, plan: Plan, engine, size: tuple[int, int],
               label_order: list[str] | None = None) -> Report:
-    """Run ``plan`` with ``engine`` (already opened: a bad model fails before anything
-    starts) or, with ``--ray``, on Ray; returns the report, printed."""
+    """Run ``plan`` with ``engine`` or, with ``--ray`` (``engine`` None: the caller opened
+    the model once to fail fast and learn its input ``size``, then let it go), on Ray."""
     from ..engine.images import pixel_limit
     report = Report(total=len(plan.tasks) + len(plan.problems),
                     show=not getattr(args, "json", False))
     for what, why in plan.problems:
-        report.failed.append((what, why))
-        print(f"sam3-canvas: error: {why}", file=sys.stderr)
+        report.fail(what, why)
     try:
         if args.ray:
             from ..batch.ray_runner import Cluster, run_on_ray
-            size = engine.input_size
-            del engine  # the workers hold their own
             cluster = Cluster(None if args.ray == LOCAL else args.ray, args.workers,
                               args.gpus_per_worker, args.cpus_per_worker)
             how = run_on_ray(model, job, plan.tasks, size, report.add, cluster, pixel_limit())
             report.notes.append(f"on Ray: {how['workers']} worker(s), {how['provider']}")
         else:
             from ..batch.local import run_here
+            assert engine is not None
             run_here(engine, job, plan.tasks, report.add, pixel_limit())
     finally:
         report.close()
@@ -102,6 +100,7 @@ def _save_labels(plan: Plan, found: set[str], order: list[str]) -> None:
         return
     labels = [n for n in order if n in found] + sorted(found.difference(order))
     from ..app.project import Project
+    from ..document.annotation import ANNOTATION_DIR
     from ..document.labels import LabelSet
     for folder in plan.projects:
         if folder.is_local:
@@ -110,7 +109,7 @@ def _save_labels(plan: Plan, found: set[str], order: list[str]) -> None:
                 project.labels.add(name)
             project.save_labels()
             continue
-        where = folder.child(".sam3-canvas")
+        where = folder.child(ANNOTATION_DIR)
         text = where.read_text("labels.json")
         known = LabelSet.from_json(json.loads(text)["labels"]) if text else LabelSet()
         for name in labels:

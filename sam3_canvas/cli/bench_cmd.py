@@ -62,7 +62,8 @@ def run(args) -> int:
     from ..evaluation.pack_bench import bench
     from ..resources import resource_path
     variants, name = _variants(args)
-    providers = [p.strip().lower() for p in args.providers.split(",") if p.strip()]
+    from ..engine.providers import normalise
+    providers = [normalise(p) for p in args.providers.split(",") if p.strip()]
     if args.images:
         images = list_images(args.images) if args.images.is_dir() else \
             [args.images] if is_image_file(args.images) else []

@@ -103,9 +103,10 @@ def run(args) -> int:
     if args.every < 1:
         raise PromptError("--every is 1 or more")
     from ..video.frames import is_video_file
-    videos = [Path(p) for p in args.paths if "://" not in p and Path(p).is_file() and
-              is_video_file(Path(p))]
-    others = [p for p in args.paths if Path(p) not in videos or "://" in p]
+    def is_video(path: str) -> bool:
+        return "://" not in path and Path(path).is_file() and is_video_file(Path(path))
+    videos = [Path(p) for p in args.paths if is_video(p)]
+    others = [p for p in args.paths if not is_video(p)]
     plan = plan_images(others, str(args.out) if args.out else None)
     check_export(args, plan)
     if args.ray:
@@ -119,7 +120,10 @@ def run(args) -> int:
     job = DetectJob(tuple(classes), args.threshold, args.nms, args.overwrite)
     model = ModelSpec(args.model, args.model_dir, args.variant, args.models_dir,
                       args.provider)
-    report = run_batch(args, job, model, plan, segmenter)
+    size = segmenter.input_size
+    if args.ray:
+        segmenter = None  # the workers open their own; the driver need not hold it
+    report = run_batch(args, job, model, plan, segmenter, size)
     if report.counts["done"] == 0 and report.counts["skipped"] and not args.json:
         warn("every image was done already for these classes (--overwrite runs them again)")
     print(f"classes: {', '.join(classes)}")

@@ -45,8 +45,8 @@ def add_parser(sub, common) -> None:
 
 
 def _model_name(args) -> str:
-    return args.model or (str(Path(args.model_dir).name) if args.model_dir else "sam3-tracker") \
-        + (f" ({args.variant})" if args.variant else "")
+    name = args.model or (Path(args.model_dir).name if args.model_dir else "sam3-tracker")
+    return f"{name} ({args.variant})" if args.variant else name
 
 
 def run_clicks(args) -> int:

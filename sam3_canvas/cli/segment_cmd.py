@@ -174,7 +174,10 @@ def run_boxes(args) -> int:
     warn_about_model(segmenter.model.fallback_reason)
     job = BoxesJob(boxes.origin, args.overwrite)
     model = ModelSpec(args.model, args.model_dir, args.variant, args.models_dir, args.provider)
-    report = run_batch(args, job, model, plan, segmenter, label_order=boxes.labels)
+    size = segmenter.input_size
+    if args.ray:
+        segmenter = None  # the workers open their own; the driver need not hold it
+    report = run_batch(args, job, model, plan, segmenter, size, label_order=boxes.labels)
     return finish(args, report, plan)
 
 

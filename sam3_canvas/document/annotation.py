@@ -19,6 +19,8 @@ from . import rle as rle_codec
 from .records import DocumentMeta, InstanceSource, Rle
 
 FORMAT = "sam3-canvas/annotation"
+#: the folder beside the images that holds their annotation files (and labels.json)
+ANNOTATION_DIR = ".sam3-canvas"
 #: 2 added a video frame (``image.frame``) and track ids (``instances[].track_id``); a file
 #: that uses neither is still written as version 1, so older versions of the app read it
 VERSION = 2

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageLoadError
+from .preprocess import resize_rgb
 
 #: Largest image accepted by default, in pixels (200 MP: a 30000 x 30000 scan is refused
 #: before it is decoded instead of taking the machine's memory).
@@ -96,7 +97,6 @@ class LoadedImage:
 
     def at_size(self, width: int, height: int) -> np.ndarray:
         """The pixels stretched to a model's input size (what every encoder is fed)."""
-        from .preprocess import resize_rgb
         return resize_rgb(self.rgb, width, height)
 
     def sized(self, width: int, height: int) -> SizedImage:

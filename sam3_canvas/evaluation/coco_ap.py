@@ -22,10 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..document.annotation import Document, DocumentError
+from ..document.annotation import ANNOTATION_DIR, Document, DocumentError
 from ..engine.errors import Sam3CanvasError
-
-ANNOTATION_DIR = ".sam3-canvas"
 
 
 class CocoEvalError(Sam3CanvasError):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..annotations.dataset import glob_escape
 from ..engine.errors import Sam3CanvasError
 from ..engine.images import list_images, read_pixels
 
@@ -42,14 +43,10 @@ def mask_files(masks: Path, stem: str) -> list[Path]:
     single = masks / f"{stem}.png"
     if single.is_file():
         return [single]
-    found = sorted(masks.glob(f"{_escape(stem)}_*.png"))
+    found = sorted(masks.glob(f"{glob_escape(stem)}_*.png"))
     if (masks / stem).is_dir():
         found += sorted((masks / stem).glob("*.png"))
     return found
-
-
-def _escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
 def objects_of(values: np.ndarray, several_files: bool) -> list[tuple[int, np.ndarray,

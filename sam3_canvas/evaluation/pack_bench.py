@@ -78,6 +78,17 @@ def measure_one(folder: str, variant: str, provider: str, images: list[str],
             "decode_ms": decode, "peak_mb": peak}
 
 
+def main(args: str) -> int:
+    """The child process: one measurement as JSON on stdout, or one line on stderr."""
+    from ..engine.errors import Sam3CanvasError
+    try:
+        print(json.dumps(measure_one(*json.loads(args))))
+    except Sam3CanvasError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
 def bench(variants: list[tuple[str, Path]], providers: list[str], images: list[Path],
           progress=None, timeout: float = 1800) -> list[BenchRow]:
     """``variants``: (variant name, the folder that holds it), the first is the reference."""
@@ -88,8 +99,8 @@ def bench(variants: list[tuple[str, Path]], providers: list[str], images: list[P
             for provider in providers:
                 row = BenchRow(variant, provider)
                 masks_file = Path(tmp) / f"{variant}-{provider}.npz"
-                code = ("import json, sys; from sam3_canvas.evaluation.pack_bench import "
-                        "measure_one; print(json.dumps(measure_one(*json.loads(sys.argv[1]))))")
+                code = ("import json, sys; from sam3_canvas.evaluation.pack_bench import main; "
+                        "sys.exit(main(sys.argv[1]))")
                 args = json.dumps([str(folder), variant, provider, [str(p) for p in images],
                                    str(masks_file)])
                 if progress:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from ..fsutil import atomic_write, atomic_write_text
@@ -50,18 +51,15 @@ def write_bench_chart(out: Path, rows: list[dict]) -> list[Path]:
     """``bench.csv`` and, with matplotlib, ``bench.png`` (encode and decode medians)."""
     out.mkdir(parents=True, exist_ok=True)
 
-    def save_csv(fh):
-        import io
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(["variant", "provider", "ran_on", "load_ms", "encode_ms_median",
-                         "decode_ms_median", "peak_mb", "agreement_iou", "error"])
-        for r in rows:
-            writer.writerow([r["variant"], r["provider"], r["ran_on"], r["load_ms"],
-                             r["encode_ms"].get("median", ""), r["decode_ms"].get("median", ""),
-                             r["peak_mb"], r["agreement_iou"], r["error"]])
-        fh.write(text.getvalue().encode())
-    written = [atomic_write(out / "bench.csv", save_csv)]
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["variant", "provider", "ran_on", "load_ms", "encode_ms_median",
+                     "decode_ms_median", "peak_mb", "agreement_iou", "error"])
+    for r in rows:
+        writer.writerow([r["variant"], r["provider"], r["ran_on"], r["load_ms"],
+                         r["encode_ms"].get("median", ""), r["decode_ms"].get("median", ""),
+                         r["peak_mb"], r["agreement_iou"], r["error"]])
+    written = [atomic_write_text(out / "bench.csv", text.getvalue())]
     plt = _pyplot()
     ran = [r for r in rows if not r["error"]]
     if plt is None or not ran:
