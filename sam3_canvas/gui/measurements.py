@@ -41,9 +41,10 @@ def measurements_dialog(parent: QWidget) -> QDialog:
         cells = [str(entry.get("when", "")), KIND_NAMES.get(str(entry.get("kind")), "?"),
                  str(entry.get("model", "")), history.result_text(entry),
                  str(entry.get("data", ""))]
+        whole = history.describe(entry)  # the row as one line, for a cell cut short
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setToolTip(text)
+            item.setToolTip(whole)
             table.setItem(row, column, item)
     table.resizeColumnsToContents()
     table.horizontalHeader().setStretchLastSection(True)

@@ -230,3 +230,20 @@ def test_a_ground_truth_with_annotation_id_0_still_scores_its_match(cli, tmp_pat
     result = json.loads(cli("eval", "coco", "--gt", gt, "--pred", pred, "--json").out)
     assert result["segm"]["ap"] == pytest.approx(1.0) and result["bbox"]["ap"] == \
         pytest.approx(1.0)
+
+
+def test_a_measurement_row_shows_its_whole_line_on_hover(qtbot, tmp_path, monkeypatch):
+    """Cells are cut to the column; the tooltip is the row as one line."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtWidgets import QTableWidget, QWidget
+
+    from sam3_canvas.gui.measurements import measurements_dialog
+    monkeypatch.setenv("SAM3_CANVAS_DATA_DIR", str(tmp_path))
+    history.record("coco", "results.json", {"segm": {"ap": 0.5, "ap50": 0.7, "ap75": 0.4}},
+                   "gt.json")
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    table = measurements_dialog(parent).findChild(QTableWidget, "measurements")
+    assert table.rowCount() == 1
+    tip = table.item(0, 3).toolTip()
+    assert tip.startswith("results.json: AP 0.5, AP50 0.7, AP75 0.4 (gt.json, ")
