@@ -64,9 +64,10 @@ class DetectJob:
             doc.meta.get("detect", {}).get("classes") == list(self.classes)
 
     def apply(self, engine, image: SizedImage, doc: Document,
-              boxes: tuple[BoxPrompt, ...] = ()) -> tuple[int, list[str]]:
+              boxes: tuple[BoxPrompt, ...] = (), encoded=None) -> tuple[int, list[str]]:
         """Replace the image's earlier detections with this run's; returns how many, and
-        notes for the user."""
+        notes for the user. (``encoded`` is for the tracker's jobs: the text path encodes
+        inside ``detect``.)"""
         classes = list(self.classes)
         result = engine.detect(image, classes)
         doc.instances = [i for i in doc.instances if i.source.get("kind") != DETECT_KIND]
@@ -97,11 +98,13 @@ class BoxesJob:
         return not self.overwrite and doc.meta.get("boxes", {}).get("file") == self.origin
 
     def apply(self, engine, image: SizedImage, doc: Document,
-              boxes: tuple[BoxPrompt, ...] = ()) -> tuple[int, list[str]]:
+              boxes: tuple[BoxPrompt, ...] = (), encoded=None) -> tuple[int, list[str]]:
         """Replace the masks an earlier run made from boxes; hand-made instances stay.
-        A box that lies off the image is left out with a note; the others are masked."""
+        A box that lies off the image is left out with a note; the others are masked.
+        ``encoded``: the image's embeddings when a batched encoder run made them already."""
         doc.instances = [i for i in doc.instances if i.source.get("kind") != BOXES_KIND]
-        encoded = engine.encode(image) if boxes else None
+        if encoded is None and boxes:
+            encoded = engine.encode(image)
         notes = [f"{image.name}: {image.note}"] if image.note else []
         kept = 0
         for box in boxes:

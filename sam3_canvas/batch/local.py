@@ -1,5 +1,6 @@
 """A batch job in this process: the three steps over one engine, with the next images read
-(and decoded and resized) on a thread while the model runs on this one."""
+(and decoded and resized) on a thread while the model runs on this one, ``batch`` images per
+run of the image encoder where the graphs allow it."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ READ_AHEAD = 2
 
 
 def run_here(engine, job: Job, tasks: list[Task], on_result: Callable[[Result], None],
-             max_pixels: int | None = None, read_ahead: int = READ_AHEAD) -> None:
+             max_pixels: int | None = None, read_ahead: int = READ_AHEAD,
+             batch: int = 1) -> None:
     size = engine.input_size
+    batch = max(1, batch)
     upcoming = iter(tasks)
     with ThreadPoolExecutor(1, thread_name_prefix="sam3-batch-read") as reader:
         pending: deque[Future[Prepared]] = deque()
@@ -27,9 +30,11 @@ def run_here(engine, job: Job, tasks: list[Task], on_result: Callable[[Result], 
             if task is not None:
                 pending.append(reader.submit(steps.read, task, job, size, max_pixels))
 
-        for _ in range(max(1, read_ahead)):
+        for _ in range(max(1, read_ahead) + batch - 1):  # the next batch reads meanwhile
             read_next()
         while pending:
-            prepared = pending.popleft().result()
-            read_next()
-            on_result(steps.write(steps.infer(engine, job, prepared)))
+            group = [pending.popleft().result() for _ in range(min(batch, len(pending)))]
+            for _ in group:
+                read_next()
+            for result in steps.infer_many(engine, job, group, batch):
+                on_result(steps.write(result))

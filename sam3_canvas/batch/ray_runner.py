@@ -86,19 +86,21 @@ def _write_batch(batch: dict) -> dict:
 class Worker:
     """One actor: opens the model once, then runs it on each read image."""
 
-    def __init__(self, model: ModelSpec, job: Job):
+    def __init__(self, model: ModelSpec, job: Job, batch: int = 1):
         self.job = job
+        self.batch = batch  # images per run of the image encoder
         self.engine = model.open(job.model_kind)
         log.info("worker %d: %s on %s", os.getpid(), job.model_kind, self.engine.provider)
 
     def __call__(self, batch: dict) -> dict:
-        results = []
+        reads = []
         for prepared, pixels in zip(batch["prepared"], batch["pixels"]):
             read = pickle.loads(prepared)
             if read.image is not None:
                 read.image = dataclasses.replace(read.image, model_rgb=pixels)
-            results.append(_pack(steps.infer(self.engine, self.job, read)))
-        return {"result": results}
+            reads.append(read)
+        return {"result": [_pack(result) for result in
+                           steps.infer_many(self.engine, self.job, reads, self.batch)]}
 
 
 def start(cluster: Cluster) -> None:
@@ -158,8 +160,9 @@ def sizing(cluster: Cluster, provider: str) -> Layout:
 
 def run_on_ray(model: ModelSpec, job: Job, tasks: list[Task], size: tuple[int, int],
                on_result: Callable[[Result], None], cluster: Cluster,
-               max_pixels: int | None = None) -> dict:
-    """Run the job over ``tasks``; ``on_result`` sees every image's result as it comes.
+               max_pixels: int | None = None, encoder_batch: int = 1) -> dict:
+    """Run the job over ``tasks``; ``on_result`` sees every image's result as it comes;
+    each worker encodes up to ``encoder_batch`` images per run.
     Returns how it ran (workers, provider), for the summary."""
     import ray
     import ray.data
@@ -183,8 +186,10 @@ def run_on_ray(model: ModelSpec, job: Job, tasks: list[Task], size: tuple[int, i
                             fn_kwargs={"job": job, "size": size, "max_pixels": max_pixels},
                             num_cpus=READ_CPUS,
                             compute=ray.data.TaskPoolStrategy(size=layout.readers))
-    data = data.map_batches(Worker, batch_size=MODEL_BATCH, batch_format="numpy",
-                            fn_constructor_kwargs={"model": model, "job": job},
+    data = data.map_batches(Worker, batch_size=max(MODEL_BATCH, encoder_batch),
+                            batch_format="numpy",
+                            fn_constructor_kwargs={"model": model, "job": job,
+                                                   "batch": encoder_batch},
                             compute=ray.data.ActorPoolStrategy(size=layout.workers),
                             num_cpus=layout.cpus_per_worker,
                             num_gpus=layout.gpus_per_worker or None)

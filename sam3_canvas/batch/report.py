@@ -91,7 +91,8 @@ class Report:
         if not self.failed:
             return ""
         lines = [f"sam3-canvas: {len(self.failed)} of {self.total} failed:"]
-        lines += [f"  {what}: {why}" for what, why in self.failed]
+        lines += [f"  {why}" if why.startswith(what) else f"  {what}: {why}"
+                  for what, why in self.failed]  # most reasons name the image already
         return "\n".join(lines)
 
     def to_dict(self) -> dict:

@@ -84,15 +84,32 @@ def read(task: Task, job: Job, size: tuple[int, int], max_pixels: int | None = N
         loaded = decode_image(data, Path(task.name), max_pixels)
         image = loaded.sized(*size)
     except Sam3CanvasError as exc:
-        return Prepared(task, status=FAILED, error=str(exc))
+        return Prepared(task, status=FAILED, error=_located(task, str(exc)))
     except OSError as exc:
         return Prepared(task, status=FAILED,
                         error=f"{task.where}: cannot be read ({describe_os_error(exc)})")
     return Prepared(task, image, existing, read_ms=(time.perf_counter() - start) * 1000.0)
 
 
-def infer(engine, job: Job, prepared: Prepared) -> Result:
-    """Run the model on a read image and make the new annotation file's text."""
+def infer_many(engine, job: Job, prepared: list[Prepared], batch: int = 1) -> list[Result]:
+    """:func:`infer` over several read images, with up to ``batch`` of them per run of the
+    image encoder where the job and the graphs allow it (the tracker's boxes; the text path's
+    graphs take one image). If a shared run fails, each image is run alone, so a bad image
+    fails alone."""
+    encoded: dict[int, object] = {}
+    ready = [p for p in prepared if not p.status and p.image is not None and p.task.boxes]
+    if batch > 1 and len(ready) > 1 and job.model_kind == "tracker":
+        try:
+            images = engine.encode_many([p.image for p in ready], batch=batch)
+            encoded = {id(p): e for p, e in zip(ready, images)}
+        except Sam3CanvasError:
+            encoded = {}
+    return [infer(engine, job, p, encoded.get(id(p))) for p in prepared]
+
+
+def infer(engine, job: Job, prepared: Prepared, encoded=None) -> Result:
+    """Run the model on a read image (``encoded``: its embeddings, when already made) and
+    make the new annotation file's text."""
     task = prepared.task
     if prepared.status:
         return Result(task, prepared.status, prepared.error)
@@ -102,11 +119,10 @@ def infer(engine, job: Job, prepared: Prepared) -> Result:
     try:
         doc = _document(prepared.existing, task) if prepared.existing is not None else \
             Document(task.name, image.width, image.height, image.key)
-        count, notes = job.apply(engine, image, doc, task.boxes)
+        count, notes = job.apply(engine, image, doc, task.boxes, encoded)
         text = doc.dumps()
     except Sam3CanvasError as exc:
-        return Result(task, FAILED, f"{task.where}: {exc}" if task.name not in str(exc)
-                      else str(exc))
+        return Result(task, FAILED, _located(task, str(exc)))
     return Result(task, DONE, text=text, instances=count,
                   labels=sorted({i.label for i in doc.instances}), notes=notes,
                   provider=engine.provider, worker=os.getpid(),
@@ -126,6 +142,15 @@ def write(result: Result) -> Result:
                        error=f"could not save {task.annotations.where(task.annotation_name)}: "
                              f"{describe_os_error(exc)}")
     return replace(result, text=None)
+
+
+def _located(task: Task, message: str) -> str:
+    """``message`` beginning with where the image is, once (the readers name it by its name
+    in the folder; a cluster's user needs the whole location)."""
+    if message.startswith(task.where):
+        return message
+    prefix = f"{task.name}: "
+    return f"{task.where}: {message[len(prefix):] if message.startswith(prefix) else message}"
 
 
 def _document(text: str, task: Task) -> Document:

@@ -19,8 +19,15 @@ class BatchError(Sam3CanvasError):
     pass
 
 
-def add_batch_options(parser: argparse.ArgumentParser, formats: list[str]) -> None:
+def add_batch_options(parser: argparse.ArgumentParser, formats: list[str],
+                      encoder_batch: bool = False) -> None:
+    """``encoder_batch``: offer --encoder-batch (the tracker's encoder takes several images
+    per run; the text path's takes one)."""
     group = parser.add_argument_group("batch and cluster")
+    if encoder_batch:
+        group.add_argument("--encoder-batch", type=_positive_int, default=1, metavar="N",
+                           help="images per run of the vision encoder (default 1; see "
+                                "docs/gpu.md for what more gives)")
     group.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
                        help="run on Ray (the cluster extra): alone, a Ray started on this "
                             "machine; with ADDRESS (ray://host:10001 or auto) a running cluster")
@@ -69,17 +76,19 @@ def run_batch(args, job: Job, model: ModelSpec, plan: Plan, engine, size: tuple[
                     show=not getattr(args, "json", False))
     for what, why in plan.problems:
         report.fail(what, why)
+    batch = getattr(args, "encoder_batch", 1)
     try:
         if args.ray:
             from ..batch.ray_runner import Cluster, run_on_ray
             cluster = Cluster(None if args.ray == LOCAL else args.ray, args.workers,
                               args.gpus_per_worker, args.cpus_per_worker)
-            how = run_on_ray(model, job, plan.tasks, size, report.add, cluster, pixel_limit())
+            how = run_on_ray(model, job, plan.tasks, size, report.add, cluster, pixel_limit(),
+                             encoder_batch=batch)
             report.notes.append(f"on Ray: {how['workers']} worker(s), {how['provider']}")
         else:
             from ..batch.local import run_here
             assert engine is not None
-            run_here(engine, job, plan.tasks, report.add, pixel_limit())
+            run_here(engine, job, plan.tasks, report.add, pixel_limit(), batch=batch)
     finally:
         report.close()
         _save_labels(plan, report.labels, label_order or [])

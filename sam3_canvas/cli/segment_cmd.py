@@ -64,7 +64,7 @@ def add_parser(sub, common) -> None:
     add_model_options(p)
     from ..annotations.formats import FORMATS
     from .batch_options import add_batch_options
-    add_batch_options(p, list(FORMATS))
+    add_batch_options(p, list(FORMATS), encoder_batch=True)
     p.set_defaults(run=run)
 
 

@@ -7,18 +7,16 @@ prompts on it. Every stage is timed; the timings travel with the results so that
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .cache import DEFAULT_DISK_CACHE_BYTES, EmbeddingCache
+from .device import CacheWriter, DeviceEmbeddings
 from .errors import InferenceError
 from .identity import memo_path
 from .images import LoadedImage, SizedImage, image_from_array, load_image
@@ -29,7 +27,6 @@ from .prompts import Prompt
 from .tracker import TrackerModel
 
 DEFAULT_CACHE_BYTES = 1 << 30
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,9 +51,7 @@ class Segmenter:
         self.model = model
         self.cache = cache if cache is not None else EmbeddingCache(DEFAULT_CACHE_BYTES)
         self.max_pixels = max_pixels
-        self._writer: ThreadPoolExecutor | None = None  # device embeddings -> the caches
-        self._pending: list[Future] = []
-        self._pending_lock = threading.Lock()
+        self._writer = CacheWriter(self.cache)  # device embeddings -> the caches
 
     @classmethod
     def from_dir(cls, folder: str | os.PathLike, variant: str | None = None,
@@ -98,60 +93,76 @@ class Segmenter:
     def encode(self, source: str | os.PathLike | np.ndarray | LoadedImage | SizedImage,
                run_options=None) -> EncodedImage:
         """Read (if needed) and encode an image, or take its embeddings from the caches."""
-        start = time.perf_counter()
-        image = self.load(source)
-        timings = {"read": (time.perf_counter() - start) * 1000.0}
-        cached, where = self.cache.get(image.key, self.model.identity, self.model.embedding_dtypes)
-        if cached is not None:
-            timings.update(preprocess=0.0, encode=0.0,
-                           cache=(time.perf_counter() - start) * 1000.0 - timings["read"])
-            return EncodedImage(image, cached, timings, cache_hit=where)
+        return self.encode_many([source], run_options)[0]
+
+    def encode_many(self, sources: Sequence, run_options=None, batch: int | None = None
+                    ) -> list[EncodedImage]:
+        """Encode several images, up to ``batch`` per encoder run (None: all in one, as far
+        as the graph allows). Images in the caches are not encoded again. An image whose
+        embeddings come out NaN or infinite raises :class:`InferenceError` naming it."""
+        encoded: list[EncodedImage | None] = []
+        todo: list[tuple[int, LoadedImage | SizedImage, float]] = []
+        for source in sources:
+            start = time.perf_counter()
+            image = self.load(source)
+            read_ms = (time.perf_counter() - start) * 1000.0
+            cached, where = self.cache.get(image.key, self.model.identity,
+                                           self.model.embedding_dtypes)
+            if cached is None:
+                todo.append((len(encoded), image, read_ms))
+                encoded.append(None)
+                continue
+            encoded.append(EncodedImage(image, cached, {
+                "read": read_ms, "preprocess": 0.0, "encode": 0.0,
+                "cache": (time.perf_counter() - start) * 1000.0 - read_ms}, cache_hit=where))
+        size = max(1, min(batch or len(todo) or 1, self.model.batch_limit or len(todo) or 1))
+        for first in range(0, len(todo), size):
+            chunk = todo[first:first + size]
+            for (index, _, _), result in zip(chunk, self._encode_run(chunk, run_options)):
+                encoded[index] = result
+        return [e for e in encoded if e is not None]
+
+    def _encode_run(self, chunk, run_options) -> list[EncodedImage]:
+        """One encoder run over ``chunk`` (index, image, read time); the run's time is shared
+        out equally among its images."""
         width, height = self.model.layout.model_size
+        dtype = self.model.layout.float_dtype
         t0 = time.perf_counter()
-        values = pixel_values(image.at_size(width, height), width, height,
-                              self.model.layout.float_dtype)
+        values = np.concatenate([pixel_values(image.at_size(width, height), width, height,
+                                              dtype) for _, image, _ in chunk])
         t1 = time.perf_counter()
         if self.model.device_binding:
-            on_device = self.model.encode_on_device(values, run_options)
-            t2 = time.perf_counter()
-            timings.update(preprocess=(t1 - t0) * 1000.0, encode=(t2 - t1) * 1000.0)
-            self._write_back(image, on_device)
-            return EncodedImage(image, on_device, timings)
-        embeddings = self.model.encode(values, run_options)
+            outputs: list = self.model.encode_on_device(values, run_options)
+        else:
+            outputs = self.model.encode_batch(values, run_options)
         t2 = time.perf_counter()
+        count = len(chunk)
+        results = []
+        for (_, image, read_ms), embeddings in zip(chunk, outputs):
+            timings = {"read": read_ms, "preprocess": (t1 - t0) * 1000.0 / count,
+                       "encode": (t2 - t1) * 1000.0 / count}
+            if count > 1:
+                timings["batch"] = count
+            if isinstance(embeddings, DeviceEmbeddings):
+                self._writer.put(image.key, self.model.identity, embeddings, image.name)
+            else:
+                self._check_finite(embeddings, image)
+                self.cache.put(image.key, self.model.identity, embeddings)
+            results.append(EncodedImage(image, embeddings, timings))
+        return results
+
+    @staticmethod
+    def _check_finite(embeddings: Mapping[str, np.ndarray], image) -> None:
         for name, value in embeddings.items():
             if not np.isfinite(value).all():  # never cached: every prompt would fail on it
                 raise InferenceError(
                     f"the vision encoder returned NaN or infinite values ({name}) for "
                     f"{image.name}: the model file is damaged or was converted wrongly (try "
                     "another variant, or verify the pack)")
-        timings.update(preprocess=(t1 - t0) * 1000.0, encode=(t2 - t1) * 1000.0)
-        self.cache.put(image.key, self.model.identity, embeddings)
-        return EncodedImage(image, embeddings, timings)
-
-    def _write_back(self, image, embeddings) -> None:
-        """Copy device embeddings to the host and into the caches, off the caller's thread
-        (the decoder does not wait for it). Non-finite ones are never cached: the decoder's
-        own check reports them."""
-        def copy_and_cache():
-            host = embeddings.host()
-            if all(np.isfinite(v).all() for v in host.values()):
-                self.cache.put(image.key, self.model.identity, host)
-            else:
-                log.warning("%s: the encoder returned non-finite values; not cached",
-                            image.name)
-        with self._pending_lock:
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix="sam3-cache-write")
-            self._pending = [f for f in self._pending if not f.done()]
-            self._pending.append(self._writer.submit(copy_and_cache))
 
     def flush(self) -> None:
         """Wait until every embedding left on the device is in the caches."""
-        with self._pending_lock:
-            pending = list(self._pending)
-        for future in pending:
-            future.result()
+        self._writer.flush()
 
     def predict(self, encoded: EncodedImage, prompt: Prompt) -> Prediction:
         """Run the prompt decoder; raise :class:`PromptError` for a prompt off the image."""

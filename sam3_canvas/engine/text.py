@@ -15,13 +15,21 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .cache import EmbeddingCache
+from .device import (
+    DEVICE_OF,
+    CacheWriter,
+    DeviceEmbeddings,
+    bindable,
+    run_from_device,
+    run_to_device,
+)
 from .errors import LayoutError, PromptError
 from .feeds import build_feed
 from .identity import memo_path, model_identity
@@ -147,7 +155,10 @@ def parse_classes(text: str | list[str]) -> list[str]:
 class TextSegmenter:
     def __init__(self, folder: str | os.PathLike, provider: str = "cpu",
                  cache: EmbeddingCache | None = None, tokenizer: ClipTokenizer | None = None,
-                 max_pixels: int | None = None, threads: int | None = None):
+                 max_pixels: int | None = None, threads: int | None = None,
+                 device_binding: bool | None = None):
+        """``device_binding``: keep the image features on the device for the decoder (IO
+        binding; default: on a GPU)."""
         folder = Path(folder)
         files = find_text_files(folder)  # the pack's root, or sam3/ as nrl-ai publishes it
         paths = [files.image_encoder, files.language_encoder, files.decoder]
@@ -171,6 +182,11 @@ class TextSegmenter:
         self.image_identity = "text-" + model_identity(paths[0], memo)
         self.language_identity = model_identity(paths[1], memo)
         self.max_pixels = max_pixels
+        actives = {self.image_info.active, self.decoder_info.active}
+        self.device_binding = len(actives) == 1 and (
+            device_binding if device_binding is not None
+            else self.image_info.active in ("cuda", "tensorrt"))
+        self._writer = CacheWriter(self.cache)  # features left on the device -> the cache
         self._text_cache: dict[str, dict[str, np.ndarray]] = {}
         self.truncated: list[str] = []  # prompts cut at the context length
 
@@ -190,8 +206,10 @@ class TextSegmenter:
         """(width, height) the image encoder takes: a batch job's readers resize to it."""
         return self.layout.image_size
 
-    def encode_image(self, source) -> tuple[LoadedImage | SizedImage, dict[str, np.ndarray],
-                                            dict]:
+    def encode_image(self, source) -> tuple[LoadedImage | SizedImage,
+                                            Mapping[str, np.ndarray], dict]:
+        """The image's features: from the caches, or a run of the image encoder (left on the
+        device, as :class:`DeviceEmbeddings`, when binding)."""
         start = time.perf_counter()
         image = source if isinstance(source, (LoadedImage, SizedImage)) else (
             image_from_array(source, self.max_pixels) if isinstance(source, np.ndarray)
@@ -212,11 +230,21 @@ class TextSegmenter:
             pixels = pixels.astype(self.layout.image_dtype)
         what = "the text pack's image encoder"
         feed = build_feed(self._inputs["image"], {self.layout.image_input: pixels}, what)
-        outs = run_graph(self.image_encoder, list(self.layout.feature_names), feed, what)
-        features = dict(zip(self.layout.feature_names, outs))
+        names = list(self.layout.feature_names)
+        if self.device_binding:
+            device = DEVICE_OF.get(self.image_info.active, "cpu")
+            on_device = run_to_device(self.image_encoder, feed, names, device, what)[0]
+            timings["encode"] = (time.perf_counter() - t0) * 1000.0
+            self._writer.put(image.key, self.image_identity, on_device, image.name)
+            return image, on_device, timings
+        features = dict(zip(names, run_graph(self.image_encoder, names, feed, what)))
         timings["encode"] = (time.perf_counter() - t0) * 1000.0
         self.cache.put(image.key, self.image_identity, features)
         return image, features, timings
+
+    def flush(self) -> None:
+        """Wait until every image's features left on the device are in the cache."""
+        self._writer.flush()
 
     # -- text ---------------------------------------------------------------------------
     def tokens(self, name: str) -> Tokens:
@@ -266,17 +294,29 @@ class TextSegmenter:
             t1 = time.perf_counter()
             values = {"original_height": np.array(image.height, np.int64),
                       "original_width": np.array(image.width, np.int64),
-                      **language, **self._boxes(exemplars, image), **features}
-            inputs = self._inputs["decoder"]
-            feed = build_feed(inputs, {k: v for k, v in values.items() if k in inputs},
-                              "the text decoder")
-            outs = dict(zip([o.name for o in self.decoder.get_outputs()],
-                            run_graph(self.decoder, None, feed, "the text decoder")))
+                      **language, **self._boxes(exemplars, image)}
+            outs = self._decode(values, features)
             t2 = time.perf_counter()
             result = self._read(name if names else "object", outs, image)
             result.timings.update(text=(t1 - t0) * 1000.0, decode=(t2 - t1) * 1000.0)
             results.append(result)
         return TextResult(image, results, timings)
+
+    def _decode(self, values: dict[str, np.ndarray], features: Mapping[str, np.ndarray]
+                ) -> dict[str, np.ndarray]:
+        """One decoder run; features on the device are bound where they lie when the decoder
+        takes them in their dtype, else read back and cast like host ones."""
+        what = "the text decoder"
+        inputs = self._inputs["decoder"]
+        outputs = [o.name for o in self.decoder.get_outputs()]
+        if isinstance(features, DeviceEmbeddings) and bindable(features, inputs):
+            host = {k: v for k, v in inputs.items() if k not in features}
+            feed = build_feed(host, {k: v for k, v in values.items() if k in host}, what)
+            return dict(zip(outputs, run_from_device(self.decoder, feed, features, outputs,
+                                                     what)))
+        values = {**values, **features}
+        feed = build_feed(inputs, {k: v for k, v in values.items() if k in inputs}, what)
+        return dict(zip(outputs, run_graph(self.decoder, outputs, feed, what)))
 
     def _boxes(self, exemplars, image: LoadedImage | SizedImage) -> dict[str, np.ndarray]:
         k = max(self.layout.box_capacity, 1)  # (not fed when the decoder takes no boxes)

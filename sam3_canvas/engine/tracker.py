@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .device import DEVICE_OF, DeviceEmbeddings
+from .device import DEVICE_OF, DeviceEmbeddings, run_from_device, run_to_device
 from .feeds import build_feed
 from .identity import model_identity
 from .layouts import ORT_DTYPES, TrackerLayout, specs, tracker_layout
 from .memory import POINTER_OUTPUT, MemoryGraphs, memory_paths
-from .sessions import SessionInfo, open_session, run_bound, run_graph
+from .sessions import SessionInfo, open_session, run_graph
 
 
 @dataclass(frozen=True)
@@ -94,28 +94,41 @@ class TrackerModel:
     def session_info(self) -> SessionInfo:
         return self.encoder_info
 
+    @property
+    def batch_limit(self) -> int | None:
+        """Images the encoder takes in one run: None for any number (the published graphs
+        have a dynamic batch dimension), else the graph's fixed batch size."""
+        dim = self.layout.pixel_values.shape[0]
+        return dim if isinstance(dim, int) and dim > 0 else None
+
     def encode(self, pixel_values: np.ndarray, run_options=None) -> dict[str, np.ndarray]:
-        """Run the vision encoder. ``run_options.terminate = True`` from another thread
-        cancels a running encode (onnxruntime raises), which is how the app stops fast."""
+        """Run the vision encoder on ``pixel_values`` [N, 3, H, W]; the embeddings keep the
+        batch dimension. ``run_options.terminate = True`` from another thread cancels a
+        running encode (onnxruntime raises), which is how the app stops fast."""
         what = f"the vision encoder ({self.encoder_path.name})"
         feed = build_feed(self._encoder_inputs, {"pixel_values": pixel_values}, what)
         outs = run_graph(self.encoder, list(self.layout.embedding_names), feed, what,
                          run_options)
         return dict(zip(self.layout.embedding_names, outs))
 
-    def encode_on_device(self, pixel_values: np.ndarray, run_options=None) -> DeviceEmbeddings:
-        """The vision encoder with its outputs left on the device (IO binding)."""
+    def encode_batch(self, pixel_values: np.ndarray, run_options=None
+                     ) -> list[dict[str, np.ndarray]]:
+        """One encoder run over N images: each image's embeddings, batch dimension 1."""
+        embeddings = self.encode(pixel_values, run_options)
+        if len(pixel_values) == 1:
+            return [embeddings]
+        return [{name: np.array(value[i:i + 1]) for name, value in embeddings.items()}
+                for i in range(len(pixel_values))]
+
+    def encode_on_device(self, pixel_values: np.ndarray, run_options=None
+                         ) -> list[DeviceEmbeddings]:
+        """The vision encoder with its outputs left on the device (IO binding): one
+        :class:`DeviceEmbeddings` per image of the batch."""
         what = f"the vision encoder ({self.encoder_path.name})"
         feed = build_feed(self._encoder_inputs, {"pixel_values": pixel_values}, what)
         device = DEVICE_OF.get(self.encoder_info.active, "cpu")
-        binding = self.encoder.io_binding()
-        for name, value in feed.items():
-            binding.bind_cpu_input(name, value)
-        for name in self.layout.embedding_names:
-            binding.bind_output(name, device)
-        run_bound(self.encoder, binding, what, run_options)
-        return DeviceEmbeddings(dict(zip(self.layout.embedding_names,
-                                         binding.get_outputs())), device)
+        return run_to_device(self.encoder, feed, list(self.layout.embedding_names), device,
+                             what, len(pixel_values), run_options)
 
     def decode(self, embeddings: Mapping[str, np.ndarray], points: np.ndarray,
                labels: np.ndarray, boxes: np.ndarray, with_pointer: bool = False
@@ -128,15 +141,8 @@ class TrackerModel:
             # the embeddings stay where they are; only the decoder's outputs come back
             feed = build_feed({k: v for k, v in self._decoder_inputs.items() if k in prompt},
                               prompt, what)
-            binding = self.decoder.io_binding()
-            for name, value in feed.items():
-                binding.bind_cpu_input(name, value)
-            for name in layout.embedding_names:
-                binding.bind_ortvalue_input(name, embeddings.ortvalues[name])
-            for name in names:
-                binding.bind_output(name, "cpu")
-            run_bound(self.decoder, binding, what)
-            ious, masks, objects, *pointer = [v.numpy() for v in binding.get_outputs()]
+            ious, masks, objects, *pointer = run_from_device(self.decoder, feed, embeddings,
+                                                             names, what)
         else:
             # embeddings are cast to what the decoder declares (a float16 encoder may sit
             # beside a float32 decoder: the catalogue pairs a variant's encoder with the fp32

@@ -93,9 +93,13 @@ def _output(g: _Graph, value: str, name: str, fp16: bool) -> None:
 
 
 def build_encoder(fp16: bool = False, work: int = 0,
-                  shapes: dict[str, tuple[int, int]] | None = None) -> onnx.ModelProto:
+                  shapes: dict[str, tuple[int, int]] | None = None,
+                  nan_when_dark: bool = False) -> onnx.ModelProto:
     """``work`` > 0 adds that many 1008 x 1008 matrix products that depend on the image (tens
-    of milliseconds each): a slow encoder for threading tests and the GUI-stall benchmark."""
+    of milliseconds each): a slow encoder for threading tests and the GUI-stall benchmark.
+    ``nan_when_dark``: every embedding of an image darker than mid-grey is NaN (the square
+    root of its negative mean), as a damaged or badly converted encoder gives on some
+    images only."""
     g = _Graph()
     ftype = _float_type(fp16)
     pixels = _input(g, "pixel_values", fp16)
@@ -109,6 +113,9 @@ def build_encoder(fp16: bool = False, work: int = 0,
                                                g.const(1e-3)])])
         nothing = g.op("Mul", [g.op("ReduceMean", [plane], keepdims=0), g.const(0.0)])
         gray = g.op("Add", [gray, nothing])
+    if nan_when_dark:
+        mean = g.op("ReduceMean", [pixels, g.const([1, 2, 3], np.int64)], keepdims=1)
+        gray = g.op("Mul", [gray, g.op("Sqrt", [mean])])  # NaN where the mean is negative
     shapes = shapes or EMBEDDING_SHAPES
     for name, (channels, side) in shapes.items():
         batch = g.op("Slice", [g.op("Shape", [gray]), g.const([0], np.int64),
@@ -315,6 +322,15 @@ def write_oracle_pack(folder: str | Path, ground_truth: np.ndarray) -> Path:
     onnx.save(build_encoder(), str(folder / ENCODER_FILE.format(suffix="")))
     onnx.save(build_decoder(oracle=oracle_logits(ground_truth)),
               str(folder / DECODER_FILE.format(suffix="")))
+    return folder
+
+
+def write_nan_pack(folder: str | Path) -> Path:
+    """A pack whose encoder gives NaN embeddings for images darker than mid-grey."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(build_encoder(nan_when_dark=True), str(folder / ENCODER_FILE.format(suffix="")))
+    onnx.save(build_decoder(), str(folder / DECODER_FILE.format(suffix="")))
     return folder
 
 

@@ -238,3 +238,30 @@ def test_detect_command_writes_resumes_and_exports(tmp_path):
     assert long.returncode == 0 and "longer than 32 tokens" in long.stderr
     empty = cli("detect", folder, "--classes", " ", "--model-dir", pack)
     assert empty.returncode == 2 and "no class name" in empty.stderr
+
+
+def test_features_left_on_the_device_give_the_same_detections(pack, photo, tmp_path):
+    """IO binding on the text path, run with the CPU provider: the image features stay where
+    the encoder wrote them, every class's decoder run binds them, and the cache gets the
+    host copy in the background."""
+    from sam3_canvas.engine.cache import EmbeddingCache
+    from sam3_canvas.engine.device import DeviceEmbeddings, bindable
+    _, folder = pack
+    plain = TextSegmenter(folder)
+    bound = TextSegmenter(folder, device_binding=True,
+                          cache=EmbeddingCache(1 << 30, tmp_path / "cache"))
+    assert bound.device_binding and not plain.device_binding
+    _, features, _ = TextSegmenter(folder, device_binding=True).encode_image(photo)
+    assert isinstance(features, DeviceEmbeddings)
+    assert bindable(features, bound._inputs["decoder"])  # bound as they are, not copied
+    reference = plain.detect(photo, "person, car").detections()
+    found = bound.detect(photo, "person, car").detections()  # encodes: not in its cache
+    assert [(d.label, d.query) for d in found] == [(d.label, d.query) for d in reference]
+    for mine, theirs in zip(found, reference):
+        assert mine.score == theirs.score and mine.box == theirs.box
+        np.testing.assert_array_equal(mine.mask(), theirs.mask())
+    bound.flush()
+    fresh = TextSegmenter(folder, cache=EmbeddingCache(1 << 30, tmp_path / "cache"))
+    again = fresh.detect(photo, "person, car")
+    assert again.timings["encode"] == 0.0  # the host copy reached the disk cache
+    assert [d.score for d in again.detections()] == [d.score for d in reference]

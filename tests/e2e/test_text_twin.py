@@ -77,6 +77,17 @@ def test_detections_match_transformers_on_a_real_photo(twin, name):
         assert (mask & ref).sum() / max((mask | ref).sum(), 1) >= 0.99
 
 
+def test_features_bound_on_the_device_give_the_same_scores(twin):
+    """IO binding (CPU provider) on a decoder that reads the features: the same scores and
+    masks as the host path."""
+    _, folder = twin
+    path = fixture_path("coco/street.jpg")
+    plain = TextSegmenter(folder).detect(path, "person").classes[0]
+    bound = TextSegmenter(folder, device_binding=True).detect(path, "person").classes[0]
+    np.testing.assert_array_equal(bound.scores, plain.scores)
+    np.testing.assert_array_equal(bound.logits, plain.logits)
+
+
 def test_a_text_only_decoder_takes_no_exemplars(twin):
     _, folder = twin
     seg = TextSegmenter(folder)

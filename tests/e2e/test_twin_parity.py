@@ -123,3 +123,24 @@ def test_twin_graphs_have_the_published_contract(twin):
 def test_exporting_leaves_the_model_in_eval_mode(twin):
     model, _ = twin
     assert not any(m.training for m in model.modules())
+
+
+@pytest.mark.parametrize("binding", [False, True], ids=["host", "device"])
+def test_a_batch_of_photos_gives_each_the_masks_it_gets_alone(twin, binding):
+    """One encoder run over three photos: each photo's masks are those of a run on it alone,
+    also when the decoder binds the photo's slice of the batch tensor where it lies (the
+    twin's decoder reads the embeddings, unlike the geometric fake's)."""
+    _, folder = twin
+    paths = [fixture_path(f"objects/images/{n}.jpg") for n in ("ring", "llama", "sheep")]
+    alone = Segmenter.from_dir(folder)
+    batched = Segmenter.from_dir(folder, device_binding=binding)
+    assert batched.model.batch_limit is None  # the published graphs' batch is dynamic
+    prompt = Prompt.click(200, 150).add_point(60, 60, 0)
+    encoded = batched.encode_many(paths, batch=3)
+    assert [e.timings.get("batch") for e in encoded] == [3, 3, 3]
+    predictions = [batched.predict(e, prompt) for e in encoded]
+    references = [alone.segment(path, prompt) for path in paths]
+    assert not np.allclose(references[0].logits, references[2].logits, atol=1e-3)
+    for mine, reference in zip(predictions, references):
+        np.testing.assert_allclose(mine.ious, reference.ious, atol=1e-5)
+        np.testing.assert_allclose(mine.logits, reference.logits, atol=1e-4)

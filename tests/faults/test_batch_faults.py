@@ -146,3 +146,47 @@ def test_export_onto_a_mount_point(tmp_path, cli):
         assert json.loads((usb / "annotations.json").read_text())["annotations"]
         assert sorted(p.name for p in usb.iterdir()) == [".sam3-canvas-export.json",
                                                          "annotations.json"]
+
+
+def _coco_boxes(path, names):
+    """One box per image, in the middle of a 160 x 120 photo."""
+    path.write_text(json.dumps({
+        "images": [{"id": n, "file_name": name, "width": 160, "height": 120}
+                   for n, name in enumerate(names, 1)],
+        "annotations": [{"id": n, "image_id": n, "category_id": 1, "bbox": [40, 30, 80, 60],
+                         "area": 4800, "iscrowd": 0} for n in range(1, len(names) + 1)],
+        "categories": [{"id": 1, "name": "thing"}]}))
+    return path
+
+
+def test_an_encoder_that_gives_nan_for_one_image_of_a_shared_run(tmp_path, cli, fault):
+    """Three images in one encoder run, one of which the model turns into NaN: that image
+    fails alone with one line, the others are done exactly as one by one, nothing is cached
+    from the bad one."""
+    from PIL import Image
+
+    from sam3_canvas.testing.fake_models import write_nan_pack
+    record = fault("`segment --boxes-from --encoder-batch 3` with an encoder that gives NaN "
+                   "for one image", GROUP)
+    pack = write_nan_pack(tmp_path / "pack")
+    names = ["a.jpg", "dark.jpg", "c.jpg"]
+    runs = {}
+    for batch in ("3", "1"):
+        photos = tmp_path / f"photos{batch}"
+        for seed, name in enumerate(names):
+            write_photo(photos / name, seed=seed)  # brighter than mid-grey
+        Image.new("RGB", (160, 120), (25, 30, 35)).save(photos / "dark.jpg")
+        boxes = _coco_boxes(tmp_path / "boxes.json", names)
+        run = cli("segment", "--boxes-from", boxes, "--image", photos, "--model-dir", pack,
+                  "--no-disk-cache", "--encoder-batch", batch)
+        assert run.code == 2, run.err
+        assert "2 instances in 2 images" in run.out
+        line = next(line for line in run.err.splitlines() if "dark.jpg" in line)
+        assert "NaN or infinite" in line and "Traceback" not in run.err
+        done = photos / ".sam3-canvas"
+        assert sorted(p.name for p in done.glob("*.jpg.json")) == ["a.jpg.json", "c.jpg.json"]
+        runs[batch] = {p.name: p.read_bytes() for p in done.glob("*.jpg.json")}
+    assert runs["3"] == runs["1"]
+    record.seen(line.strip())
+    record.keeps("the two good images of the run done, byte for byte as one image per run; "
+                 "nothing written or cached for the bad one")
