@@ -1,6 +1,7 @@
 """A batch job in this process: the three steps over one engine, with the next images read
-(and decoded and resized) on a thread while the model runs on this one, ``batch`` images per
-run of the image encoder where the graphs allow it."""
+(decoded, resized, and made into the encoder's input where the engine can) on a thread while
+the model runs on this one, ``batch`` images per run of the image encoder where the graphs
+allow it."""
 
 from __future__ import annotations
 
@@ -22,13 +23,21 @@ def run_here(engine, job: Job, tasks: list[Task], on_result: Callable[[Result], 
     size = engine.input_size
     batch = max(1, batch)
     upcoming = iter(tasks)
+    prepare = getattr(engine, "prepare", None)  # the tracker's; the text path has none
+
+    def read(task: Task) -> Prepared:
+        prepared = steps.read(task, job, size, max_pixels)
+        if prepare is not None and prepared.image is not None and task.boxes:
+            prepare(prepared.image)  # numpy lets the model's thread run meanwhile
+        return prepared
+
     with ThreadPoolExecutor(1, thread_name_prefix="sam3-batch-read") as reader:
         pending: deque[Future[Prepared]] = deque()
 
         def read_next() -> None:
             task = next(upcoming, None)
             if task is not None:
-                pending.append(reader.submit(steps.read, task, job, size, max_pixels))
+                pending.append(reader.submit(read, task))
 
         for _ in range(max(1, read_ahead) + batch - 1):  # the next batch reads meanwhile
             read_next()

@@ -21,6 +21,7 @@ import logging
 import os
 import pickle
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,10 @@ class Worker:
         self.batch = batch  # images per run of the image encoder
         self.engine = model.open(job.model_kind)
         log.info("worker %d: %s on %s", os.getpid(), job.model_kind, self.engine.provider)
+        # the tracker's encoder inputs are made on a thread while the model runs
+        self._prepare = getattr(self.engine, "prepare", None)
+        self._preparer = ThreadPoolExecutor(1, thread_name_prefix="sam3-prepare") \
+            if self._prepare is not None else None
 
     def __call__(self, batch: dict) -> dict:
         reads = []
@@ -99,8 +104,22 @@ class Worker:
             if read.image is not None:
                 read.image = dataclasses.replace(read.image, model_rgb=pixels)
             reads.append(read)
+        if self._preparer is not None:  # the first run's images are needed at once
+            self._preparer.submit(self._prepare_all, reads[self.batch:])
         return {"result": [_pack(result) for result in
                            steps.infer_many(self.engine, self.job, reads, self.batch)]}
+
+    def _prepare_all(self, reads: list) -> None:
+        """Each image's encoder input, in order: the encode of an image whose input is not
+        ready yet makes it itself, so this only ever saves time."""
+        prepare = self._prepare
+        assert prepare is not None
+        for read in reads:
+            if read.image is not None and read.task.boxes and not read.status:
+                try:
+                    prepare(read.image)
+                except (ValueError, MemoryError):  # the encode reports it, for its image
+                    return
 
 
 def start(cluster: Cluster) -> None:

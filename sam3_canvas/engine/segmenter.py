@@ -8,6 +8,7 @@ prompts on it. Every stage is timed; the timings travel with the results so that
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,12 +47,18 @@ class EncodedImage:
 class Segmenter:
     """Clicks, background clicks and boxes to three ranked masks, over one tracker model."""
 
+    #: encoder inputs made ahead by :meth:`prepare` and not yet encoded, at most this many
+    #: (12 MB each): a batch job's reader is a few images ahead, never more
+    AHEAD = 8
+
     def __init__(self, model: TrackerModel, cache: EmbeddingCache | None = None,
                  max_pixels: int | None = None):
         self.model = model
         self.cache = cache if cache is not None else EmbeddingCache(DEFAULT_CACHE_BYTES)
         self.max_pixels = max_pixels
         self._writer = CacheWriter(self.cache)  # device embeddings -> the caches
+        self._ahead: dict[str, np.ndarray] = {}  # image key -> encoder input
+        self._ahead_lock = threading.Lock()
 
     @classmethod
     def from_dir(cls, folder: str | os.PathLike, variant: str | None = None,
@@ -122,14 +129,30 @@ class Segmenter:
                 encoded[index] = result
         return [e for e in encoded if e is not None]
 
+    def prepare(self, image: LoadedImage | SizedImage) -> None:
+        """Make the image's encoder input now, on the caller's thread (a batch job's reader),
+        so that the encode that follows spends its time in the encoder alone."""
+        values = self._pixel_values(image)
+        with self._ahead_lock:
+            self._ahead[image.key] = values
+            while len(self._ahead) > self.AHEAD:  # never encoded (a failure): the oldest go
+                del self._ahead[next(iter(self._ahead))]
+
+    def _pixel_values(self, image: LoadedImage | SizedImage) -> np.ndarray:
+        width, height = self.model.layout.model_size
+        return pixel_values(image.at_size(width, height), width, height,
+                            self.model.layout.float_dtype)
+
+    def _take_pixel_values(self, image: LoadedImage | SizedImage) -> np.ndarray:
+        with self._ahead_lock:
+            ready = self._ahead.pop(image.key, None)
+        return ready if ready is not None else self._pixel_values(image)
+
     def _encode_run(self, chunk, run_options) -> list[EncodedImage]:
         """One encoder run over ``chunk`` (index, image, read time); the run's time is shared
         out equally among its images."""
-        width, height = self.model.layout.model_size
-        dtype = self.model.layout.float_dtype
         t0 = time.perf_counter()
-        values = np.concatenate([pixel_values(image.at_size(width, height), width, height,
-                                              dtype) for _, image, _ in chunk])
+        values = np.concatenate([self._take_pixel_values(image) for _, image, _ in chunk])
         t1 = time.perf_counter()
         if self.model.device_binding:
             outputs: list = self.model.encode_on_device(values, run_options)

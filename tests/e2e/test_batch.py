@@ -203,3 +203,42 @@ def test_a_box_mask_is_exact_at_the_images_size(cli, fake_pack, street):
     doc = _docs(street)["park.jpg"]
     for inst in doc.instances:
         assert rle_codec.decode(inst.rle).shape == (360, 640)
+
+
+@pytest.mark.parametrize("encoder_batch", [1, 2])
+def test_a_ray_workers_call_in_this_process_writes_what_one_process_writes(fake_pack, street,
+                                                                           encoder_batch):
+    """The worker's own code (Ray is not needed to call it): the read tasks' packed rows in,
+    the model on them, with the encoder inputs of the later images made on its thread; the
+    annotation files equal those of the single-process runner."""
+    import pickle
+
+    from sam3_canvas.batch import steps
+    from sam3_canvas.batch.boxes import BoxPrompt
+    from sam3_canvas.batch.jobs import BoxesJob, ModelSpec
+    from sam3_canvas.batch.local import run_here
+    from sam3_canvas.batch.ray_runner import Worker, _pack, _read_batch
+    from sam3_canvas.batch.steps import Task
+    from sam3_canvas.batch.storage import Folder
+    box = (BoxPrompt((0.2, 0.2, 0.7, 0.8), "thing", {"kind": "boxes"}, relative=True),)
+    job = BoxesJob("test", overwrite=True)
+    for name in ("street", "park"):
+        shutil.copy(street / f"{name}.jpg", street / f"{name}2.jpg")
+    names = ["street.jpg", "park.jpg", "street2.jpg", "park2.jpg"]
+    outputs = {}
+    for how in ("here", "worker"):
+        out = street.parent / f"out-{how}"
+        tasks = [Task(Folder(str(street)), Folder(str(out)), name, box) for name in names]
+        spec = ModelSpec(model_dir=str(fake_pack))
+        if how == "here":
+            run_here(spec.open("tracker"), job, tasks, lambda r: None, batch=encoder_batch)
+        else:
+            worker = Worker(spec, job, batch=encoder_batch)
+            size = worker.engine.input_size
+            rows = _read_batch({"task": [_pack(t) for t in tasks]}, job, size, None)
+            for packed in worker(rows)["result"]:
+                assert steps.write(pickle.loads(packed)).status == "done"
+            assert worker._prepare is not None
+        outputs[how] = {p.name: p.read_bytes() for p in out.glob("*.json")}
+    assert sorted(outputs["worker"]) == sorted(f"{name}.json" for name in names)
+    assert outputs["worker"] == outputs["here"]

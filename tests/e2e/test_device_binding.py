@@ -136,3 +136,20 @@ def test_nan_embeddings_are_never_cached(tmp_path, binding):
     seg.flush()
     assert not seg.is_cached(seg.load(dark))
     assert seg.is_cached(bright.image)
+
+
+def test_an_input_made_ahead_is_the_one_encoded_and_the_memo_stays_small(fake_pack):
+    """A batch job's reader makes the encoder input ahead (Segmenter.prepare); the encode
+    takes it, gives what it gives without it, and images never encoded do not pile up."""
+    seg = Segmenter.from_dir(fake_pack)
+    plain = Segmenter.from_dir(fake_pack)
+    image = seg.load(IMAGES[1])
+    seg.prepare(image)
+    assert image.key in seg._ahead
+    encoded = seg.encode(image)
+    assert image.key not in seg._ahead  # taken, not made again
+    for name, value in plain.encode(IMAGES[1]).embeddings.items():
+        np.testing.assert_array_equal(encoded.embeddings[name], value)
+    for n in range(Segmenter.AHEAD + 3):  # prepared, then never encoded (failures)
+        seg.prepare(seg.load(np.full((20 + n, 30, 3), n, np.uint8)))
+    assert len(seg._ahead) == Segmenter.AHEAD
