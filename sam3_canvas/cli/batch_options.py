@@ -13,6 +13,7 @@ from ..batch.report import Report
 from ..engine.errors import Sam3CanvasError
 
 LOCAL = "local"
+MAX_ENCODER_BATCH = 64
 
 
 class BatchError(Sam3CanvasError):
@@ -25,9 +26,10 @@ def add_batch_options(parser: argparse.ArgumentParser, formats: list[str],
     per run; the text path's takes one)."""
     group = parser.add_argument_group("batch and cluster")
     if encoder_batch:
-        group.add_argument("--encoder-batch", type=_positive_int, default=1, metavar="N",
-                           help="images per run of the vision encoder (default 1; see "
-                                "docs/gpu.md for what more gives)")
+        group.add_argument("--encoder-batch", type=_encoder_batch, default=1, metavar="N",
+                           help=f"images per run of the vision encoder, 1 to "
+                                f"{MAX_ENCODER_BATCH} (default 1; see docs/gpu.md for what "
+                                "more gives)")
     group.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
                        help="run on Ray (the cluster extra): alone, a Ray started on this "
                             "machine; with ADDRESS (ray://host:10001 or auto) a running cluster")
@@ -52,6 +54,15 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("expected 1 or more")
+    return value
+
+
+def _encoder_batch(text: str) -> int:
+    """Each image of a run is 12 MB of input and its activations on top, and the runner
+    reads a run ahead: a bound keeps a typo from filling the memory."""
+    value = _positive_int(text)
+    if value > MAX_ENCODER_BATCH:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_ENCODER_BATCH}, got {value}")
     return value
 
 

@@ -110,9 +110,9 @@ def _outputs(args, image: Path, batch: bool, indices: list[int]) -> dict[int, Pa
 def run(args) -> int:
     if args.boxes_from:
         return run_boxes(args)
-    if args.ray or args.export_format:
-        raise PromptError("--ray and --format are for --boxes-from (a dataset's boxes); "
-                          "clicks and a box run here")
+    if args.ray or args.export_format or args.encoder_batch != 1:
+        raise PromptError("--ray, --format and --encoder-batch are for --boxes-from (a "
+                          "dataset's boxes); clicks and a box run here, one image at a time")
     prompt = _prompt(args)
     images = _expand_images(args.image)
     batch = len(images) > 1 or any(Path(v).is_dir() for v in args.image)

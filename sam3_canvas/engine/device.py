@@ -35,6 +35,14 @@ DEVICE_OF = {"cuda": "cuda", "tensorrt": "cuda", "cpu": "cpu"}
 DEVICE_ID = 0
 
 
+def binding_wanted(actives: set[str], requested: bool | None) -> bool:
+    """Whether to keep outputs on the device: only when every graph runs on the same
+    provider; by default on a GPU, and ``True`` forces it (how it is tested on CPU)."""
+    if len(actives) != 1:
+        return False
+    return requested if requested is not None else next(iter(actives)) in ("cuda", "tensorrt")
+
+
 class _Batch:
     """One encoder output on the device, with its host copy made once, on first request."""
 

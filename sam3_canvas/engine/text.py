@@ -27,6 +27,7 @@ from .device import (
     CacheWriter,
     DeviceEmbeddings,
     bindable,
+    binding_wanted,
     run_from_device,
     run_to_device,
 )
@@ -182,10 +183,8 @@ class TextSegmenter:
         self.image_identity = "text-" + model_identity(paths[0], memo)
         self.language_identity = model_identity(paths[1], memo)
         self.max_pixels = max_pixels
-        actives = {self.image_info.active, self.decoder_info.active}
-        self.device_binding = len(actives) == 1 and (
-            device_binding if device_binding is not None
-            else self.image_info.active in ("cuda", "tensorrt"))
+        self.device_binding = binding_wanted({self.image_info.active,
+                                              self.decoder_info.active}, device_binding)
         self._writer = CacheWriter(self.cache)  # features left on the device -> the cache
         self._text_cache: dict[str, dict[str, np.ndarray]] = {}
         self.truncated: list[str] = []  # prompts cut at the context length

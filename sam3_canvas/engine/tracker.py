@@ -10,7 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .device import DEVICE_OF, DeviceEmbeddings, run_from_device, run_to_device
+from .device import (
+    DEVICE_OF,
+    DeviceEmbeddings,
+    binding_wanted,
+    run_from_device,
+    run_to_device,
+)
 from .feeds import build_feed
 from .identity import model_identity
 from .layouts import ORT_DTYPES, TrackerLayout, specs, tracker_layout
@@ -54,10 +60,8 @@ class TrackerModel:
         self.has_pointer = POINTER_OUTPUT in {o.name for o in self.decoder.get_outputs()}
         #: keep the embeddings on the device between encoder and decoder (IO binding): by
         #: default on a GPU, where it saves two copies; ``True`` forces it (tests on CPU)
-        same_device = self.encoder_info.active == self.decoder_info.active
-        self.device_binding = same_device and (
-            device_binding if device_binding is not None
-            else self.encoder_info.active in ("cuda", "tensorrt"))
+        self.device_binding = binding_wanted(
+            {self.encoder_info.active, self.decoder_info.active}, device_binding)
         self._binding_ok = all(self._decoder_inputs[n].dtype == self.embedding_dtypes[n]
                                for n in self.layout.embedding_names)
 

@@ -242,3 +242,17 @@ def test_a_ray_workers_call_in_this_process_writes_what_one_process_writes(fake_
         outputs[how] = {p.name: p.read_bytes() for p in out.glob("*.json")}
     assert sorted(outputs["worker"]) == sorted(f"{name}.json" for name in names)
     assert outputs["worker"] == outputs["here"]
+
+
+def test_encoder_batch_is_refused_where_it_means_nothing_or_too_much(cli, fake_pack, street):
+    """One line each, before a model opens: with clicks (one image per run there), and a size
+    that would hold too many images in memory at once; nothing is written."""
+    clicks = cli("segment", "-i", street / "street.jpg", "--point", "10,10", "--model-dir",
+                 fake_pack, "--encoder-batch", "4", "-o", street / "mask.png")
+    assert clicks.code == 2
+    assert clicks.err.strip().splitlines()[-1] == (
+        "sam3-canvas: error: --ray, --format and --encoder-batch are for --boxes-from (a "
+        "dataset's boxes); clicks and a box run here, one image at a time")
+    huge = _boxes(cli, fake_pack, street, None, "--encoder-batch", "1000")
+    assert huge.code == 2 and "--encoder-batch: expected at most 64, got 1000" in huge.err
+    assert not (street / "mask.png").exists() and not (street / ".sam3-canvas").exists()
